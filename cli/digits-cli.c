@@ -1,10 +1,14 @@
 /* digits-cli: train, evaluate and benchmark the engine from a terminal. */
 #include "dg-idx.h"
+#include "dg-image.h"
 #include "dg-model.h"
+#include "dg-preprocess.h"
+#include "dg-strokes.h"
 #include "dg-train.h"
 
 #include <glib.h>
 #include <glib/gi18n.h>
+#include <json-glib/json-glib.h>
 #include <locale.h>
 #include <math.h>
 #include <stdio.h>
@@ -384,6 +388,239 @@ cmd_bench (int argc, char **argv)
   return 0;
 }
 
+
+/* ------------------------------------------------------------------ */
+/* recognize                                                           */
+
+typedef struct
+{
+  char *path;
+  gboolean ok;               /* read and classified (even if nothing to read) */
+  gboolean nothing;          /* no ink: nothing to read */
+  int digit;                 /* the answer, if !nothing */
+  float probs[DG_CLASSES];
+  float input[DG_IMAGE_PIXELS]; /* what the network saw */
+} Recognition;
+
+/* Reads one input (stroke file or image) into the network's 28x28.
+ * Returns FALSE with @error for a bad file; TRUE with *nothing set when the
+ * input holds no ink. */
+static gboolean
+read_input (const char *path, float *input, gboolean *nothing, GError **error)
+{
+  g_autoptr (GError) inner = NULL;
+  gboolean ok;
+
+  *nothing = FALSE;
+  if (g_str_has_suffix (path, ".json") || g_str_has_suffix (path, ".JSON"))
+    {
+      g_autoptr (DgDrawing) drawing = dg_drawing_load (path, &inner);
+      if (drawing == NULL)
+        {
+          g_set_error (error, inner->domain, inner->code, "%s: %s", path, inner->message);
+          return FALSE;
+        }
+      ok = dg_preprocess_strokes ((const DgStroke *) drawing->strokes->data,
+                                  (int) drawing->strokes->len, drawing->width, drawing->height,
+                                  input, &inner);
+    }
+  else
+    {
+      g_autoptr (DgGreyImage) image = dg_grey_image_load (path, error);
+      if (image == NULL)
+        return FALSE;
+      ok = dg_preprocess_grey (image->grey, image->width, image->height, image->width, input,
+                               &inner);
+    }
+  if (!ok && g_error_matches (inner, DG_PREPROCESS_ERROR, DG_PREPROCESS_ERROR_NOTHING_TO_READ))
+    {
+      *nothing = TRUE;
+      memset (input, 0, sizeof (float) * DG_IMAGE_PIXELS);
+      return TRUE;
+    }
+  if (!ok)
+    {
+      g_set_error (error, inner->domain, inner->code, "%s: %s", path, inner->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+append_json (GString *out, const Recognition *r)
+{
+  g_autoptr (JsonBuilder) builder = json_builder_new ();
+  g_autoptr (JsonGenerator) generator = json_generator_new ();
+  g_autoptr (JsonNode) root = NULL;
+  g_autofree char *text = NULL;
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "path");
+  json_builder_add_string_value (builder, r->path);
+  json_builder_set_member_name (builder, "digits");
+  json_builder_add_string_value (builder, r->nothing ? "" : (const char[]) { (char) ('0' + r->digit), 0 });
+  json_builder_set_member_name (builder, "confidence");
+  json_builder_add_double_value (builder, r->nothing ? 0.0 : r->probs[r->digit]);
+  json_builder_set_member_name (builder, "nothing_to_read");
+  json_builder_add_boolean_value (builder, r->nothing);
+  json_builder_set_member_name (builder, "probabilities");
+  json_builder_begin_array (builder);
+  for (int j = 0; j < DG_CLASSES; j++)
+    json_builder_add_double_value (builder, r->nothing ? 0.0 : r->probs[j]);
+  json_builder_end_array (builder);
+  json_builder_set_member_name (builder, "input_28x28");
+  json_builder_begin_array (builder);
+  for (int y = 0; y < DG_IMAGE_SIDE; y++)
+    {
+      json_builder_begin_array (builder);
+      for (int x = 0; x < DG_IMAGE_SIDE; x++)
+        json_builder_add_double_value (builder, round (r->input[y * DG_IMAGE_SIDE + x] * 1000) / 1000);
+      json_builder_end_array (builder);
+    }
+  json_builder_end_array (builder);
+  json_builder_end_object (builder);
+  root = json_builder_get_root (builder);
+  json_generator_set_root (generator, root);
+  text = json_generator_to_data (generator, NULL);
+  g_string_append (out, text);
+}
+
+static char *
+csv_field (const char *text)
+{
+  if (strpbrk (text, ",\"\n\r") == NULL)
+    return g_strdup (text);
+  GString *s = g_string_new ("\"");
+  for (const char *p = text; *p; p++)
+    {
+      if (*p == '"')
+        g_string_append_c (s, '"');
+      g_string_append_c (s, *p);
+    }
+  g_string_append_c (s, '"');
+  return g_string_free (s, FALSE);
+}
+
+static int
+cmd_recognize (int argc, char **argv)
+{
+  g_autofree char *weights = NULL, *format = NULL, *output = NULL, *dump = NULL;
+  gboolean single = FALSE;
+  int threads = 0;
+  GOptionEntry entries[] = {
+    { "weights", 0, 0, G_OPTION_ARG_FILENAME, &weights, "Weights file (default: the shipped model)", "FILE" },
+    { "format", 0, 0, G_OPTION_ARG_STRING, &format, "text, json or csv (text)", "FORMAT" },
+    { "single", 0, 0, G_OPTION_ARG_NONE, &single, "Read each input as one digit (the only mode for now)", NULL },
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Write the results to FILE (atomically) instead of stdout", "FILE" },
+    { "dump-28x28", 0, 0, G_OPTION_ARG_FILENAME, &dump, "Write what the network saw as a PNG (one input only)", "FILE.png" },
+    { "threads", 0, 0, G_OPTION_ARG_INT, &threads, "Threads (default: all cores)", "N" },
+    { NULL }
+  };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DgModel) model = NULL;
+  g_autoptr (GString) out = g_string_new (NULL);
+  int status = 0;
+
+  if (!parse_options ("INPUT... - read the digit in each image or stroke file (.json)",
+                      NULL, entries, &argc, &argv))
+    return 2;
+  if (format == NULL)
+    format = g_strdup ("text");
+  if (strcmp (format, "text") != 0 && strcmp (format, "json") != 0 && strcmp (format, "csv") != 0)
+    {
+      g_printerr ("digits-cli recognize: unknown format “%s” (text, json or csv)\n", format);
+      return 2;
+    }
+  if (argc < 2)
+    {
+      g_printerr ("digits-cli recognize: no input given (image files or .json stroke files)\n");
+      return 2;
+    }
+  if (dump != NULL && argc != 2)
+    {
+      g_printerr ("digits-cli recognize: --dump-28x28 takes exactly one input\n");
+      return 2;
+    }
+  dg_set_threads (threads);
+  model = load_weights (weights, &error);
+  if (model == NULL)
+    {
+      g_printerr ("digits-cli recognize: %s\n", error->message);
+      return 1;
+    }
+
+  if (strcmp (format, "csv") == 0)
+    g_string_append (out, "path,digits,confidence,p0,p1,p2,p3,p4,p5,p6,p7,p8,p9\n");
+  else if (strcmp (format, "json") == 0)
+    g_string_append (out, "[\n");
+
+  gboolean first_json = TRUE;
+  for (int i = 1; i < argc; i++)
+    {
+      Recognition r = { .path = argv[i] };
+      g_autoptr (GError) input_error = NULL;
+
+      if (!read_input (argv[i], r.input, &r.nothing, &input_error))
+        {
+          /* Reported, and the other inputs are still read. */
+          g_printerr ("digits-cli recognize: %s\n", input_error->message);
+          status = 1;
+          continue;
+        }
+      if (!r.nothing)
+        {
+          dg_model_predict (model, 1, r.input, r.probs);
+          r.digit = dg_argmax (r.probs, DG_CLASSES);
+        }
+      if (dump != NULL && !dg_save_input_png (r.input, 10, dump, &error))
+        {
+          g_printerr ("digits-cli recognize: %s: %s\n", dump, error->message);
+          g_clear_error (&error);
+          status = 1;
+        }
+
+      if (strcmp (format, "text") == 0)
+        {
+          if (r.nothing)
+            g_string_append_printf (out, "%s\t\t0.000\t(nothing to read)\n", r.path);
+          else
+            g_string_append_printf (out, "%s\t%d\t%.3f\n", r.path, r.digit, r.probs[r.digit]);
+        }
+      else if (strcmp (format, "csv") == 0)
+        {
+          g_autofree char *field = csv_field (r.path);
+          g_string_append_printf (out, "%s,%s,%.4f", field,
+                                  r.nothing ? "" : (const char[]) { (char) ('0' + r.digit), 0 },
+                                  r.nothing ? 0.0 : r.probs[r.digit]);
+          for (int j = 0; j < DG_CLASSES; j++)
+            g_string_append_printf (out, ",%.4f", r.nothing ? 0.0 : r.probs[j]);
+          g_string_append_c (out, '\n');
+        }
+      else
+        {
+          if (!first_json)
+            g_string_append (out, ",\n");
+          first_json = FALSE;
+          append_json (out, &r);
+        }
+    }
+  if (strcmp (format, "json") == 0)
+    g_string_append (out, "\n]\n");
+
+  if (output != NULL)
+    {
+      if (!g_file_set_contents_full (output, out->str, (gssize) out->len,
+                                     G_FILE_SET_CONTENTS_CONSISTENT, 0644, &error))
+        {
+          g_printerr ("digits-cli recognize: %s\n", error->message);
+          return 1;
+        }
+    }
+  else
+    fputs (out->str, stdout);
+  return status;
+}
+
 /* ------------------------------------------------------------------ */
 
 static const struct
@@ -395,6 +632,7 @@ static const struct
   { "train", cmd_train, "train a model on MNIST and write its weights" },
   { "eval", cmd_eval, "accuracy, confusion matrix and per-class scores on the MNIST test set" },
   { "bench", cmd_bench, "batch-1 latency, batch-256 throughput, training speed" },
+  { "recognize", cmd_recognize, "read the digit in images or stroke files" },
 };
 
 static void

@@ -1,0 +1,54 @@
+/* dg-kernels.h: the engine's arithmetic, for dg-model.c (not installed).
+ *
+ * Every activation is channel-major: B images of C channels of H x W are
+ * stored (C, B, H*W).  All functions split their work over dg_get_threads ()
+ * threads in a fixed way, so results repeat for a given thread count.
+ */
+#pragma once
+
+#include "dg-model.h"
+
+#include <glib.h>
+#include <stddef.h>
+
+G_BEGIN_DECLS
+
+/* Scratch memory owned by the calling thread, grown on demand, never freed
+ * during the run.  Slots: 0 unfolded columns or Winograd blocks; 1
+ * transformed kernels or flattened features; 2 the inference plan's
+ * activations or a dense layer's input gradient; 3 Winograd rows. */
+float *dg_scratch (int slot, size_t n_floats);
+
+/* Convolution, stride 1, zero padding @pad: out (O, B, OH*OW) =
+ * w (O, C, k, k) * in (C, B, H*W) + bias (O) (NULL: none), then ReLU if
+ * @relu.  @kernels: w already through dg_winograd_kernels, or NULL. */
+void dg_conv_forward (const float *in, int C, int B, int H, int W, int k, int pad, int OH, int OW,
+                      const float *w, const float *kernels, const float *bias, int O,
+                      gboolean relu, float *out);
+/* dw (O, C, k, k) += d loss / d w and db (O) += d loss / d bias. */
+void dg_conv_backward_weights (const float *in, int C, int B, int H, int W, int k, int pad, int OH,
+                               int OW, const float *d_out, int O, float *dw, float *db);
+/* d_in (C, B, H*W) = d loss / d in. */
+void dg_conv_backward_input (const float *d_out, int O, int B, int OH, int OW, int k, int pad,
+                             const float *w, int C, int H, int W, float *d_in);
+/* Whether a k x k convolution over C input channels goes through Winograd. */
+gboolean dg_use_winograd (int k, int C);
+/* U (16, O, C): Winograd's G w G^T for each 3x3 kernel of w (O, C, 3, 3). */
+void dg_winograd_kernels (const float *w, int O, int C, float *U);
+
+/* C = op (A) x op (B) (+ beta C), row-major, rows of C split over threads. */
+void dg_sgemm_rows (gboolean trans_a, gboolean trans_b, int M, int N, int K, const float *A,
+                    int lda, const float *B, int ldb, float beta, float *C, int ldc);
+/* (C, B, S) <-> (C*S, B): the order a dense layer reads its input in. */
+void dg_flatten_features (const float *in, int C, int B, int S, float *x);
+void dg_unflatten_features (const float *x, int C, int B, int S, float *out);
+/* out (O, B) = w (O, C*S) x flatten (in (C, B, S)) + bias, ReLU if @relu. */
+void dg_dense_forward (const float *in, int C, int B, int S, const float *w, const float *bias,
+                       int O, gboolean relu, float *out);
+/* 2x2 max pool of @planes planes of H x W; @arg (if not NULL) records the
+ * winner of each window (0..3) for the backward pass. */
+void dg_pool_forward (const float *in, long planes, int H, int W, float *out, guint8 *arg);
+/* probs (B, n_classes) = softmax over the columns of logits (n_classes, B). */
+void dg_softmax_columns (const float *logits, int n_classes, int B, float *probs);
+
+G_END_DECLS
