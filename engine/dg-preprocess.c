@@ -882,6 +882,130 @@ dg_estimate_background (const guint8 *grey, int width, int height, int stride,
 }
 
 /* ------------------------------------------------------------------------ */
+/* Stroke width                                                              */
+
+/* Stroke width of an ink image, pixels: twice the ink's mass over its total
+ * variation (area over half the perimeter), which blur hardly changes. */
+static double
+stroke_width (const float *ink, int width, int height)
+{
+  double mass = 0.0, variation = 0.0;
+
+  for (int y = 0; y < height; y++)
+    for (int x = 0; x < width; x++)
+      {
+        float v = ink[y * width + x];
+        float right = x + 1 < width ? ink[y * width + x + 1] : 0.0f;
+        float below = y + 1 < height ? ink[(y + 1) * width + x] : 0.0f;
+        mass += v;
+        variation += fabsf (v - right) + fabsf (v - below);
+      }
+  /* Edges at the left and top border, which the loop does not see. */
+  for (int y = 0; y < height; y++)
+    variation += ink[y * width];
+  for (int x = 0; x < width; x++)
+    variation += ink[x];
+  return variation > 0.0 ? 4.0 * mass / variation : 0.0;
+}
+
+/* Squared distances along one line to the nearest set sample (Felzenszwalb
+ * and Huttenlocher's lower envelope of parabolas): f (n) in, d (n) out. */
+static void
+distance_line (const float *f, float *d, int n, int *v, float *z)
+{
+  int k = 0;
+  v[0] = 0;
+  z[0] = -G_MAXFLOAT;
+  z[1] = G_MAXFLOAT;
+  for (int q = 1; q < n; q++)
+    {
+      float s;
+      for (;;)
+        {
+          int p = v[k];
+          s = ((f[q] + (float) q * q) - (f[p] + (float) p * p)) / (2.0f * (q - p));
+          if (s > z[k] || k == 0)
+            break;
+          k--;
+        }
+      if (s <= z[k])
+        {
+          /* only when k == 0 and the new parabola wins everywhere */
+          v[0] = q;
+          z[1] = G_MAXFLOAT;
+          continue;
+        }
+      k++;
+      v[k] = q;
+      z[k] = s;
+      z[k + 1] = G_MAXFLOAT;
+    }
+  k = 0;
+  for (int q = 0; q < n; q++)
+    {
+      while (z[k + 1] < q)
+        k++;
+      float dq = (float) (q - v[k]);
+      d[q] = dq * dq + f[v[k]];
+    }
+}
+
+/* Thin ink (a pen line on a big page) would reach the network far thinner
+ * than MNIST's strokes, and read as a "1".  Where the strokes would come out
+ * under MIN_OUTPUT_WIDTH after scaling the digit to DG_DIGIT_BOX, widen them
+ * to about DG_PEN_WIDTH: every pixel within the extra radius of the ink
+ * becomes ink, with an anti-aliased edge (exact Euclidean distances). */
+#define MIN_OUTPUT_WIDTH 1.8
+
+static void
+thicken_thin_strokes (float *ink, int width, int height)
+{
+  float strongest = 0.0f;
+  DgBox box;
+
+  for (gsize i = 0; i < (gsize) width * height; i++)
+    strongest = MAX (strongest, ink[i]);
+  if (!(strongest > 0.0f) || !dg_ink_bbox (ink, width, height, 0.5f * strongest, &box))
+    return;
+  double scale = DG_DIGIT_BOX / MAX (box.width, box.height);
+  double out_width = stroke_width (ink, width, height) / strongest * scale;
+  if (out_width >= MIN_OUTPUT_WIDTH)
+    return;
+  float radius = (float) ((DG_PEN_WIDTH - out_width) / (2.0 * scale));
+
+  int n = MAX (width, height);
+  float *f = g_new (float, (gsize) width * height);
+  float *line = g_new (float, n), *d = g_new (float, n), *z = g_new (float, n + 1);
+  int *v = g_new (int, n);
+  const float far = (float) width * width + (float) height * height;
+
+  for (gsize i = 0; i < (gsize) width * height; i++)
+    f[i] = ink[i] >= 0.5f * strongest ? 0.0f : far;
+  for (int x = 0; x < width; x++)
+    {
+      for (int y = 0; y < height; y++)
+        line[y] = f[y * width + x];
+      distance_line (line, d, height, v, z);
+      for (int y = 0; y < height; y++)
+        f[y * width + x] = d[y];
+    }
+  for (int y = 0; y < height; y++)
+    {
+      distance_line (f + (gsize) y * width, d, width, v, z);
+      for (int x = 0; x < width; x++)
+        {
+          float cover = CLAMP (radius + 0.5f - sqrtf (d[x]), 0.0f, 1.0f) * strongest;
+          ink[y * width + x] = MAX (ink[y * width + x], cover);
+        }
+    }
+  g_free (f);
+  g_free (line);
+  g_free (d);
+  g_free (z);
+  g_free (v);
+}
+
+/* ------------------------------------------------------------------------ */
 /* Grey images                                                               */
 
 /* A horizontal run of ink pixels [x0, x1) on row y, and its union-find parent. */
@@ -1256,6 +1380,7 @@ dg_preprocess_grey (const guint8 *grey, int width, int height, int stride,
         ink[i] = kept_cells[i] ? ink[i] / pixels : 0.0f;
       }
 
+  thicken_thin_strokes (ink, cells_w, cells_h);
   gboolean ok = dg_normalize_ink (ink, cells_w, cells_h, out, error);
 
   g_free (ink);

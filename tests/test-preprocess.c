@@ -779,6 +779,43 @@ test_grey_specks_and_border (void)
   g_assert_cmpfloat (correlation (out, renormalized), >, 0.98);
 }
 
+/* A thin pen line on a big page (a ring 2 px wide, 600 px across) must reach
+ * the network with MNIST's stroke width, not as a hairline. */
+static void
+test_grey_thin_lines (void)
+{
+  const int side = 1000;
+  g_autofree guint8 *page = g_new (guint8, side * side);
+  float out[DG_IMAGE_PIXELS];
+  g_autoptr (GError) error = NULL;
+
+  for (int y = 0; y < side; y++)
+    for (int x = 0; x < side; x++)
+      {
+        double r = hypot (x + 0.5 - 500, (y + 0.5 - 500) * 0.7);
+        page[y * side + x] = fabs (r - 210) < 1.0 ? 20 : 245;
+      }
+  g_assert_true (dg_preprocess_grey (page, side, side, side, out, &error));
+  g_assert_no_error (error);
+
+  /* Row 14 crosses the ring twice: two runs of ink, each 2..4 px above 0.5. */
+  int runs = 0, widths[4] = { 0 };
+  for (int x = 0; x < 28; x++)
+    if (out[14 * 28 + x] > 0.5f)
+      {
+        if (x == 0 || out[14 * 28 + x - 1] <= 0.5f)
+          runs++;
+        if (runs <= 4)
+          widths[runs - 1]++;
+      }
+  g_assert_cmpint (runs, ==, 2);
+  for (int i = 0; i < 2; i++)
+    {
+      g_assert_cmpint (widths[i], >=, 2);
+      g_assert_cmpint (widths[i], <=, 4);
+    }
+}
+
 static void
 test_grey_nothing (void)
 {
@@ -868,6 +905,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/preprocess/grey/mnist-light", test_grey_mnist_light);
   g_test_add_func ("/preprocess/grey/mnist-itself", test_grey_mnist_itself);
   g_test_add_func ("/preprocess/grey/specks-and-border", test_grey_specks_and_border);
+  g_test_add_func ("/preprocess/grey/thin-lines", test_grey_thin_lines);
   g_test_add_func ("/preprocess/grey/nothing", test_grey_nothing);
   g_test_add_func ("/preprocess/grey/invalid", test_grey_invalid);
 
