@@ -1,0 +1,22 @@
+/* digits-application.h: the application — one model, settings, app actions. */
+#pragma once
+
+#include <adwaita.h>
+
+#include "dg-model.h"
+
+G_BEGIN_DECLS
+
+#define DIGITS_TYPE_APPLICATION (digits_application_get_type ())
+
+G_DECLARE_FINAL_TYPE (DigitsApplication, digits_application, DIGITS, APPLICATION, AdwApplication)
+
+DigitsApplication *digits_application_new (void);
+
+/* The model loaded at startup, or NULL with @error (owned by the
+ * application) saying why it could not be loaded. */
+DgModel *digits_application_get_model (DigitsApplication *self, const GError **error);
+/* NULL when the GSettings schema is not installed. */
+GSettings *digits_application_get_settings (DigitsApplication *self);
+
+G_END_DECLS

@@ -1,0 +1,914 @@
+/* digits-window.c: the main window.
+ *
+ * Input comes from the canvas (strokes) or from an image (opened, dropped,
+ * pasted); either way the engine turns it into the 28x28 the network reads,
+ * and the window shows the answer, the chart of probabilities and that
+ * 28x28 picture.  Strokes are read on the main loop at most every
+ * PREDICT_INTERVAL_MS while the drawing changes (a prediction takes well under
+ * a millisecond); images are decoded and normalised in a worker thread.
+ */
+#include "config.h"
+
+#include "digits-window.h"
+
+#include <glib/gi18n.h>
+
+#include "dg-image.h"
+#include "dg-preprocess.h"
+
+#define PREDICT_INTERVAL_MS 100
+#define NOT_SURE_BELOW      0.6    /* top probability under which we say "Not sure" */
+#define MAX_DISPLAY_SIDE    2048   /* pixels: larger images are shown scaled down */
+#define DRAWING_PNG_SIDE    560    /* pixels: a saved drawing, twice the paper */
+#define TOAST_SETTLE_US     (G_USEC_PER_SEC / 2) /* a toast's show animation and then some */
+
+struct _DigitsWindow
+{
+  AdwApplicationWindow parent_instance;
+
+  /* Template widgets */
+  AdwToastOverlay *toast_overlay;
+  AdwWindowTitle *window_title;
+  GtkStack *main_stack;
+  AdwStatusPage *broken_page;
+  DigitsCanvas *canvas;
+  GtkWidget *image_frame;
+  GtkPicture *picture;
+  GtkLabel *answer_label;
+  GtkLabel *detail_label;
+  DigitsChart *chart;
+  DigitsPreview *preview;
+
+  DgModel *model;                /* the application's; NULL if it could not load */
+  guint predict_source;          /* a prediction waiting to run, or 0 */
+  GCancellable *read_cancellable; /* the image being read, or NULL */
+  guint pending_saves;
+  gboolean showing_image;        /* an image covers the paper */
+  int answer;                    /* the digit shown, -1 for none or "Not sure" */
+  AdwToast *toast;               /* weak: the message on screen, if any */
+  gint64 toast_shown_at;         /* when it appeared, monotonic microseconds */
+};
+
+G_DEFINE_FINAL_TYPE (DigitsWindow, digits_window, ADW_TYPE_APPLICATION_WINDOW)
+
+/* An image on its way through the worker thread. */
+typedef struct
+{
+  char *name;            /* for messages: the file's name, or "pasted image" */
+  char *path;            /* the file to read, or NULL for @pixbuf */
+  GdkPixbuf *pixbuf;     /* pixels to read when there is no file */
+  GdkTexture *texture;   /* what to show, when it came as a texture */
+  GdkPixbuf *display;    /* out: what to show, for a file */
+  float input[DG_IMAGE_PIXELS]; /* out: (28, 28) for the network */
+  gboolean nothing_to_read;     /* out: no ink found */
+} Reading;
+
+static void
+reading_free (gpointer data)
+{
+  Reading *reading = data;
+
+  g_free (reading->name);
+  g_free (reading->path);
+  g_clear_object (&reading->pixbuf);
+  g_clear_object (&reading->texture);
+  g_clear_object (&reading->display);
+  g_free (reading);
+}
+
+static char *
+format_percent (double probability)
+{
+  /* Translators: a probability as a percentage, e.g. "97 %"; use your
+   * language's convention for spacing and the percent sign. */
+  return g_strdup_printf (_("%.0f %%"), probability * 100.0);
+}
+
+static void
+on_toast_dismissed (AdwToast *toast, DigitsWindow *self)
+{
+  if (self->toast == toast)
+    g_clear_weak_pointer (&self->toast);
+}
+
+static void
+show_toast (DigitsWindow *self, const char *text, gboolean is_error)
+{
+  /* Toast titles are Pango markup; a file may be called "R&D <1>.png". */
+  g_autofree char *markup = g_markup_escape_text (text, -1);
+  gint64 now = g_get_monotonic_time ();
+  AdwToast *toast;
+
+  /* The newest message replaces the one on screen rather than queueing
+   * behind it: it is about what the person just did.  A toast still
+   * sliding in is retitled instead, because libadwaita 1.2 can crash when a
+   * toast is dismissed during its show animation. */
+  if (self->toast != NULL && now - self->toast_shown_at < TOAST_SETTLE_US)
+    {
+      adw_toast_set_title (self->toast, markup);
+      return;
+    }
+  if (self->toast != NULL)
+    adw_toast_dismiss (self->toast);
+
+  toast = adw_toast_new (markup);
+  if (is_error)
+    adw_toast_set_timeout (toast, 8);
+  g_signal_connect_object (toast, "dismissed", G_CALLBACK (on_toast_dismissed), self, 0);
+  g_set_weak_pointer (&self->toast, toast);
+  self->toast_shown_at = now;
+  adw_toast_overlay_add_toast (self->toast_overlay, toast);
+}
+
+static void
+update_actions (DigitsWindow *self)
+{
+  GtkWidget *widget = GTK_WIDGET (self);
+  gboolean working = self->model != NULL;
+  gboolean drawing = !digits_canvas_is_empty (self->canvas) && !self->showing_image;
+
+  gtk_widget_action_set_enabled (widget, "win.open", working);
+  gtk_widget_action_set_enabled (widget, "win.paste", working);
+  gtk_widget_action_set_enabled (widget, "win.undo",
+                                 working && digits_canvas_can_undo (self->canvas));
+  gtk_widget_action_set_enabled (widget, "win.redo",
+                                 working && !self->showing_image
+                                     && digits_canvas_can_redo (self->canvas));
+  gtk_widget_action_set_enabled (widget, "win.clear", working && (drawing || self->showing_image));
+  gtk_widget_action_set_enabled (widget, "win.save", working && drawing);
+  gtk_widget_action_set_enabled (widget, "win.copy", working && self->answer >= 0);
+}
+
+/* What a screen reader hears about the paper or the picture on it. */
+static void
+describe_input (DigitsWindow *self, const char *description)
+{
+  GtkAccessible *accessible = self->showing_image ? GTK_ACCESSIBLE (self->picture)
+                                                  : GTK_ACCESSIBLE (self->canvas);
+
+  gtk_accessible_update_property (accessible, GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, description,
+                                  -1);
+}
+
+static void
+set_answer (DigitsWindow *self, const char *answer, const char *detail, gboolean is_digit)
+{
+  gtk_label_set_label (self->answer_label, answer);
+  gtk_label_set_label (self->detail_label, detail);
+  if (is_digit)
+    gtk_widget_remove_css_class (GTK_WIDGET (self->answer_label), "placeholder");
+  else
+    gtk_widget_add_css_class (GTK_WIDGET (self->answer_label), "placeholder");
+}
+
+static void
+show_empty (DigitsWindow *self)
+{
+  self->answer = -1;
+  set_answer (self, _("Draw a digit"), _("or open an image of one"), FALSE);
+  digits_chart_set_probabilities (self->chart, NULL);
+  digits_preview_set_input (self->preview, NULL);
+  describe_input (self, _("Empty. Draw a digit here with the mouse, a finger or a pen."));
+  update_actions (self);
+}
+
+static void
+show_nothing_to_read (DigitsWindow *self)
+{
+  self->answer = -1;
+  set_answer (self, _("Not sure"), _("There is nothing to read"), FALSE);
+  digits_chart_set_probabilities (self->chart, NULL);
+  digits_preview_set_input (self->preview, NULL);
+  describe_input (self, _("Not sure: there is nothing to read"));
+  update_actions (self);
+}
+
+/* @input (28, 28) went into the network, @probs (10) came out. */
+static void
+show_result (DigitsWindow *self, const float *input, const float *probs)
+{
+  int top = dg_argmax (probs, DG_CLASSES);
+  g_autofree char *percent = format_percent (probs[top]);
+  g_autofree char *digit = g_strdup_printf ("%d", top);
+  g_autofree char *detail = NULL;
+  g_autofree char *description = NULL;
+
+  digits_chart_set_probabilities (self->chart, probs);
+  digits_preview_set_input (self->preview, input);
+
+  if (probs[top] < NOT_SURE_BELOW)
+    {
+      self->answer = -1;
+      /* Translators: the likeliest digit and its probability, e.g. "Best guess: 4 (41 %)". */
+      detail = g_strdup_printf (_("Best guess: %d (%s)"), top, percent);
+      /* Translators: read aloud when the answer is uncertain,
+       * e.g. "Not sure; best guess 4, 41 %". */
+      description = g_strdup_printf (_("Not sure; best guess %d, %s"), top, percent);
+      set_answer (self, _("Not sure"), detail, FALSE);
+    }
+  else
+    {
+      self->answer = top;
+      /* Translators: how sure the reader is of its answer, e.g. "Confidence: 97 %". */
+      detail = g_strdup_printf (_("Confidence: %s"), percent);
+      /* Translators: read aloud, e.g. "Read as 7, confidence 97 %". */
+      description = g_strdup_printf (_("Read as %d, confidence %s"), top, percent);
+      set_answer (self, digit, detail, TRUE);
+    }
+  describe_input (self, description);
+  update_actions (self);
+}
+
+static void
+predict_drawing (DigitsWindow *self)
+{
+  g_autoptr (GError) error = NULL;
+  float input[DG_IMAGE_PIXELS];
+  float probs[DG_CLASSES];
+  const DgStroke *strokes;
+  int n_strokes;
+
+  if (self->model == NULL || self->showing_image)
+    return;
+
+  strokes = digits_canvas_get_strokes (self->canvas, &n_strokes);
+  if (n_strokes == 0)
+    {
+      show_empty (self);
+      return;
+    }
+  if (!dg_preprocess_strokes (strokes, n_strokes, DIGITS_CANVAS_PAPER_SIZE,
+                              DIGITS_CANVAS_PAPER_SIZE, input, &error))
+    {
+      /* The canvas keeps within the engine's limits, so this is no ink. */
+      if (!g_error_matches (error, DG_PREPROCESS_ERROR, DG_PREPROCESS_ERROR_NOTHING_TO_READ))
+        g_message ("Cannot read the drawing: %s", error->message);
+      show_nothing_to_read (self);
+      return;
+    }
+  dg_model_predict (self->model, 1, input, probs);
+  show_result (self, input, probs);
+}
+
+static gboolean
+on_predict_timeout (gpointer user_data)
+{
+  DigitsWindow *self = user_data;
+
+  self->predict_source = 0;
+  predict_drawing (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+cancel_reading (DigitsWindow *self)
+{
+  if (self->read_cancellable != NULL)
+    g_cancellable_cancel (self->read_cancellable);
+  g_clear_object (&self->read_cancellable);
+}
+
+static void
+leave_image (DigitsWindow *self)
+{
+  if (!self->showing_image)
+    return;
+  self->showing_image = FALSE;
+  gtk_picture_set_paintable (self->picture, NULL);
+  gtk_widget_set_visible (self->image_frame, FALSE);
+  adw_window_title_set_subtitle (self->window_title, NULL);
+}
+
+static void
+on_canvas_changed (DigitsCanvas *canvas, DigitsWindow *self)
+{
+  /* Drawing on the picture starts a new drawing, and the picture goes. */
+  leave_image (self);
+  cancel_reading (self);
+  update_actions (self);
+
+  /* At most one prediction per interval, so the answer follows the pen. */
+  if (self->predict_source == 0)
+    self->predict_source = g_timeout_add (PREDICT_INTERVAL_MS, on_predict_timeout, self);
+}
+
+/* Worker thread: decode, check, normalise.  Touches nothing but @reading. */
+static void
+read_image_thread (GTask *task, gpointer source_object, gpointer task_data,
+                   GCancellable *cancellable)
+{
+  Reading *reading = task_data;
+  g_autoptr (DgGreyImage) grey = NULL;
+  g_autoptr (GError) error = NULL;
+
+  if (reading->path != NULL)
+    {
+      g_autoptr (GFileInfo) info = NULL;
+      g_autoptr (GFile) file = g_file_new_for_path (reading->path);
+
+      info = g_file_query_info (file, G_FILE_ATTRIBUTE_STANDARD_SIZE, G_FILE_QUERY_INFO_NONE,
+                                cancellable, &error);
+      if (info == NULL)
+        {
+          g_task_return_error (task, g_steal_pointer (&error));
+          return;
+        }
+      if (g_file_info_get_size (info) == 0)
+        {
+          g_task_return_new_error (task, DG_IMAGE_ERROR, DG_IMAGE_ERROR_FORMAT,
+                                   _("the file is empty"));
+          return;
+        }
+
+      grey = dg_grey_image_load (reading->path, &error);
+      if (grey == NULL)
+        {
+          const char *reason;
+
+          g_debug ("%s", error->message);
+          if (g_error_matches (error, DG_IMAGE_ERROR, DG_IMAGE_ERROR_TOO_LARGE))
+            reason = _("the image is too large");
+          else if (g_error_matches (error, DG_IMAGE_ERROR, DG_IMAGE_ERROR_IO))
+            reason = _("the file cannot be read");
+          else if (gdk_pixbuf_get_file_info (reading->path, NULL, NULL) == NULL)
+            reason = _("it is not an image");
+          else
+            reason = _("the image is damaged or incomplete");
+          g_task_return_new_error (task, error->domain, error->code, "%s", reason);
+          return;
+        }
+
+      /* What to show: the same file, at most MAX_DISPLAY_SIDE across. */
+      if (grey->width > MAX_DISPLAY_SIDE || grey->height > MAX_DISPLAY_SIDE)
+        reading->display = gdk_pixbuf_new_from_file_at_scale (reading->path, MAX_DISPLAY_SIDE,
+                                                              MAX_DISPLAY_SIDE, TRUE, NULL);
+      else
+        reading->display = gdk_pixbuf_new_from_file (reading->path, NULL);
+      if (reading->display != NULL)
+        {
+          GdkPixbuf *oriented = gdk_pixbuf_apply_embedded_orientation (reading->display);
+          g_object_unref (reading->display);
+          reading->display = oriented;
+        }
+    }
+  else
+    {
+      grey = dg_grey_image_from_pixbuf (reading->pixbuf);
+    }
+
+  if (g_task_return_error_if_cancelled (task))
+    return;
+
+  if (!dg_preprocess_grey (grey->grey, grey->width, grey->height, grey->width, reading->input,
+                           &error))
+    {
+      if (!g_error_matches (error, DG_PREPROCESS_ERROR, DG_PREPROCESS_ERROR_NOTHING_TO_READ))
+        {
+          g_debug ("%s", error->message);
+          g_task_return_new_error (task, error->domain, error->code, "%s",
+                                   _("the image is too large"));
+          return;
+        }
+      reading->nothing_to_read = TRUE;
+    }
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+on_read_image_done (GObject *source_object, GAsyncResult *result, gpointer user_data)
+{
+  DigitsWindow *self = DIGITS_WINDOW (source_object);
+  GTask *task = G_TASK (result);
+  Reading *reading = g_task_get_task_data (task);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GdkPaintable) paintable = NULL;
+  float probs[DG_CLASSES];
+
+  if (!g_task_propagate_boolean (task, &error))
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        return;
+      if (g_task_get_cancellable (task) == self->read_cancellable)
+        g_clear_object (&self->read_cancellable);
+
+      g_autofree char *text = NULL;
+      if (reading->path != NULL)
+        /* Translators: the first %s is a file name, the second what is wrong with it. */
+        text = g_strdup_printf (_("Could not open “%s”: %s"), reading->name, error->message);
+      else
+        text = g_strdup_printf (_("Could not read the pasted image: %s"), error->message);
+      show_toast (self, text, TRUE);
+      return;
+    }
+  /* Superseded by a newer image or by drawing (then it was cancelled too). */
+  if (g_task_get_cancellable (task) != self->read_cancellable)
+    return;
+  g_clear_object (&self->read_cancellable);
+
+  if (reading->texture != NULL)
+    paintable = GDK_PAINTABLE (g_object_ref (reading->texture));
+  else if (reading->display != NULL)
+    paintable = GDK_PAINTABLE (gdk_texture_new_for_pixbuf (reading->display));
+
+  /* The picture takes the paper's place; the drawing stays in the undo history. */
+  g_signal_handlers_block_by_func (self->canvas, on_canvas_changed, self);
+  digits_canvas_clear (self->canvas);
+  g_signal_handlers_unblock_by_func (self->canvas, on_canvas_changed, self);
+  g_clear_handle_id (&self->predict_source, g_source_remove);
+
+  self->showing_image = TRUE;
+  gtk_picture_set_paintable (self->picture, paintable);
+  gtk_widget_set_visible (self->image_frame, TRUE);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->picture), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  reading->name, -1);
+  adw_window_title_set_subtitle (self->window_title, reading->name);
+
+  if (reading->nothing_to_read)
+    {
+      show_nothing_to_read (self);
+      return;
+    }
+  dg_model_predict (self->model, 1, reading->input, probs);
+  show_result (self, reading->input, probs);
+}
+
+static void
+start_reading (DigitsWindow *self, Reading *reading)
+{
+  g_autoptr (GTask) task = NULL;
+
+  g_return_if_fail (self->model != NULL);
+
+  cancel_reading (self);
+  self->read_cancellable = g_cancellable_new ();
+  task = g_task_new (self, self->read_cancellable, on_read_image_done, NULL);
+  g_task_set_source_tag (task, start_reading);
+  g_task_set_task_data (task, reading, reading_free);
+  g_task_run_in_thread (task, read_image_thread);
+}
+
+void
+digits_window_open_file (DigitsWindow *self, GFile *file)
+{
+  Reading *reading;
+
+  g_return_if_fail (DIGITS_IS_WINDOW (self));
+  g_return_if_fail (G_IS_FILE (file));
+
+  if (self->model == NULL)
+    return;
+
+  reading = g_new0 (Reading, 1);
+  reading->path = g_file_get_path (file);
+  if (reading->path != NULL)
+    reading->name = g_filename_display_basename (reading->path);
+  else
+    reading->name = g_file_get_parse_name (file);
+
+  if (reading->path == NULL)
+    {
+      /* Translators: %s is a file name or address. */
+      g_autofree char *text = g_strdup_printf (_("Could not open “%s”: %s"), reading->name,
+                                               _("only files on this computer can be opened"));
+      show_toast (self, text, TRUE);
+      reading_free (reading);
+      return;
+    }
+  start_reading (self, reading);
+}
+
+void
+digits_window_open_texture (DigitsWindow *self, GdkTexture *texture)
+{
+  Reading *reading;
+
+  g_return_if_fail (DIGITS_IS_WINDOW (self));
+  g_return_if_fail (GDK_IS_TEXTURE (texture));
+
+  if (self->model == NULL)
+    return;
+
+  reading = g_new0 (Reading, 1);
+  reading->name = g_strdup (_("Pasted image"));
+  reading->texture = g_object_ref (texture);
+  /* Downloading a texture is main-thread work; the rest is the worker's. */
+  G_GNUC_BEGIN_IGNORE_DEPRECATIONS
+  reading->pixbuf = gdk_pixbuf_get_from_texture (texture);
+  G_GNUC_END_IGNORE_DEPRECATIONS
+  start_reading (self, reading);
+}
+
+static void
+on_save_done (GObject *source_object, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (DigitsWindow) self = user_data;
+  GFile *file = G_FILE (source_object);
+  g_autofree char *name = g_file_get_basename (file);
+  g_autofree char *text = NULL;
+  g_autoptr (GError) error = NULL;
+
+  self->pending_saves--;
+  if (!g_file_replace_contents_finish (file, result, NULL, &error))
+    {
+      /* Translators: the first %s is a file name, the second the reason. */
+      text = g_strdup_printf (_("Could not save “%s”: %s"), name, error->message);
+      show_toast (self, text, TRUE);
+      return;
+    }
+  text = g_strdup_printf (_("Saved “%s”"), name);
+  show_toast (self, text, FALSE);
+}
+
+void
+digits_window_save_drawing (DigitsWindow *self, GFile *file)
+{
+  g_autoptr (GBytes) png = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_return_if_fail (DIGITS_IS_WINDOW (self));
+  g_return_if_fail (G_IS_FILE (file));
+
+  png = digits_canvas_render_png (self->canvas, DRAWING_PNG_SIDE, &error);
+  if (png == NULL)
+    {
+      g_autofree char *name = g_file_get_basename (file);
+      g_autofree char *text = g_strdup_printf (_("Could not save “%s”: %s"), name,
+                                               error->message);
+      show_toast (self, text, TRUE);
+      return;
+    }
+  /* The new file is written beside the old and renamed over it. */
+  self->pending_saves++;
+  g_file_replace_contents_bytes_async (file, png, NULL, FALSE, G_FILE_CREATE_REPLACE_DESTINATION,
+                                       NULL, on_save_done, g_object_ref (self));
+}
+
+static void
+on_open_response (GtkNativeDialog *dialog, int response, DigitsWindow *self)
+{
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr (GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+      digits_window_open_file (self, file);
+    }
+  g_object_unref (dialog);
+}
+
+static void
+open_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  DigitsWindow *self = DIGITS_WINDOW (widget);
+  GtkFileChooserNative *dialog;
+  g_autoptr (GtkFileFilter) images = gtk_file_filter_new ();
+  g_autoptr (GtkFileFilter) all = gtk_file_filter_new ();
+
+  dialog = gtk_file_chooser_native_new (_("Open an Image"), GTK_WINDOW (self),
+                                        GTK_FILE_CHOOSER_ACTION_OPEN, _("_Open"), _("_Cancel"));
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (dialog), TRUE);
+
+  gtk_file_filter_set_name (images, _("Images"));
+  gtk_file_filter_add_pixbuf_formats (images);
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (dialog), images);
+  gtk_file_filter_set_name (all, _("All Files"));
+  gtk_file_filter_add_pattern (all, "*");
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (dialog), all);
+  gtk_file_chooser_set_filter (GTK_FILE_CHOOSER (dialog), images);
+
+  g_signal_connect (dialog, "response", G_CALLBACK (on_open_response), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
+}
+
+static void
+on_save_response (GtkNativeDialog *dialog, int response, DigitsWindow *self)
+{
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr (GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+      digits_window_save_drawing (self, file);
+    }
+  g_object_unref (dialog);
+}
+
+static void
+save_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  DigitsWindow *self = DIGITS_WINDOW (widget);
+  GtkFileChooserNative *dialog;
+  g_autoptr (GtkFileFilter) png = gtk_file_filter_new ();
+
+  dialog = gtk_file_chooser_native_new (_("Save Drawing"), GTK_WINDOW (self),
+                                        GTK_FILE_CHOOSER_ACTION_SAVE, _("_Save"), _("_Cancel"));
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (dialog), TRUE);
+  gtk_file_filter_set_name (png, _("PNG Images"));
+  gtk_file_filter_add_mime_type (png, "image/png");
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (dialog), png);
+  /* Translators: the suggested file name for a saved drawing. */
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (dialog), _("digit.png"));
+
+  g_signal_connect (dialog, "response", G_CALLBACK (on_save_response), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
+}
+
+static void
+on_paste_texture (GObject *source_object, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (DigitsWindow) self = user_data;
+  g_autoptr (GdkTexture) texture = NULL;
+  g_autoptr (GError) error = NULL;
+
+  texture = gdk_clipboard_read_texture_finish (GDK_CLIPBOARD (source_object), result, &error);
+  if (texture == NULL)
+    {
+      g_autofree char *text = g_strdup_printf (_("Could not read the pasted image: %s"),
+                                               error->message);
+      show_toast (self, text, TRUE);
+      return;
+    }
+  digits_window_open_texture (self, texture);
+}
+
+static void
+on_paste_files (GObject *source_object, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (DigitsWindow) self = user_data;
+  g_autoptr (GError) error = NULL;
+  const GValue *value;
+  GSList *files;
+
+  value = gdk_clipboard_read_value_finish (GDK_CLIPBOARD (source_object), result, &error);
+  if (value == NULL)
+    {
+      g_autofree char *text = g_strdup_printf (_("Could not read the pasted image: %s"),
+                                               error->message);
+      show_toast (self, text, TRUE);
+      return;
+    }
+  files = gdk_file_list_get_files (g_value_get_boxed (value));
+  if (files != NULL)
+    digits_window_open_file (self, files->data);
+  g_slist_free (files);
+}
+
+static void
+paste_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  DigitsWindow *self = DIGITS_WINDOW (widget);
+  GdkClipboard *clipboard = gtk_widget_get_clipboard (widget);
+  g_autoptr (GdkContentFormats) formats = NULL;
+
+  /* What the clipboard holds, and what GTK can turn it into. */
+  formats = gdk_content_formats_union_deserialize_gtypes (
+      gdk_content_formats_ref (gdk_clipboard_get_formats (clipboard)));
+  if (gdk_content_formats_contain_gtype (formats, GDK_TYPE_FILE_LIST))
+    gdk_clipboard_read_value_async (clipboard, GDK_TYPE_FILE_LIST, G_PRIORITY_DEFAULT, NULL,
+                                    on_paste_files, g_object_ref (self));
+  else if (gdk_content_formats_contain_gtype (formats, GDK_TYPE_TEXTURE))
+    gdk_clipboard_read_texture_async (clipboard, NULL, on_paste_texture, g_object_ref (self));
+  else
+    show_toast (self, _("There is no image to paste"), TRUE);
+}
+
+static void
+copy_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  DigitsWindow *self = DIGITS_WINDOW (widget);
+  g_autofree char *digit = NULL;
+  g_autofree char *text = NULL;
+
+  if (self->answer < 0)
+    return;
+  digit = g_strdup_printf ("%d", self->answer);
+  gdk_clipboard_set_text (gtk_widget_get_clipboard (widget), digit);
+  /* Translators: %s is the digit that was copied. */
+  text = g_strdup_printf (_("Copied “%s”"), digit);
+  show_toast (self, text, FALSE);
+}
+
+static void
+undo_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  DigitsWindow *self = DIGITS_WINDOW (widget);
+
+  gboolean was_showing_image = self->showing_image;
+
+  /* Undo from a picture goes back to the drawing it replaced. */
+  cancel_reading (self);
+  leave_image (self);
+  if (!digits_canvas_undo (self->canvas) && was_showing_image)
+    predict_drawing (self);
+}
+
+static void
+redo_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  DigitsWindow *self = DIGITS_WINDOW (widget);
+
+  digits_canvas_redo (self->canvas);
+}
+
+static void
+clear_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  DigitsWindow *self = DIGITS_WINDOW (widget);
+
+  cancel_reading (self);
+  if (self->showing_image)
+    {
+      /* The paper under the picture is already clean. */
+      leave_image (self);
+      g_clear_handle_id (&self->predict_source, g_source_remove);
+      predict_drawing (self);
+      return;
+    }
+  digits_canvas_clear (self->canvas);
+}
+
+static gboolean
+on_drop (GtkDropTarget *target, const GValue *value, double x, double y, DigitsWindow *self)
+{
+  if (self->model == NULL)
+    return FALSE;
+
+  if (G_VALUE_HOLDS (value, GDK_TYPE_FILE_LIST))
+    {
+      GSList *files = gdk_file_list_get_files (g_value_get_boxed (value));
+      gboolean accepted = files != NULL;
+
+      if (files != NULL)
+        digits_window_open_file (self, files->data);
+      g_slist_free (files);
+      return accepted;
+    }
+  if (G_VALUE_HOLDS (value, GDK_TYPE_TEXTURE))
+    {
+      digits_window_open_texture (self, g_value_get_object (value));
+      return TRUE;
+    }
+  return FALSE;
+}
+
+/* Takes the application's model and settings; the window is built by then. */
+static void
+digits_window_set_up (DigitsWindow *self, DigitsApplication *application)
+{
+  const GError *model_error = NULL;
+  GSettings *settings;
+
+  self->model = digits_application_get_model (application, &model_error);
+  if (self->model == NULL)
+    {
+      g_autofree char *description = g_strdup_printf (
+          /* Translators: %s is the technical reason, e.g. a missing file. */
+          _("The trained network could not be loaded: %s"),
+          model_error != NULL ? model_error->message : "");
+
+      adw_status_page_set_description (self->broken_page, description);
+      gtk_stack_set_visible_child_name (self->main_stack, "broken");
+    }
+
+  settings = digits_application_get_settings (application);
+  if (settings != NULL)
+    {
+      g_settings_bind (settings, "window-width", self, "default-width", G_SETTINGS_BIND_DEFAULT);
+      g_settings_bind (settings, "window-height", self, "default-height",
+                       G_SETTINGS_BIND_DEFAULT);
+      g_settings_bind (settings, "window-maximized", self, "maximized", G_SETTINGS_BIND_DEFAULT);
+      g_settings_bind (settings, "pen-width", self->canvas, "pen-width", G_SETTINGS_BIND_GET);
+    }
+
+  show_empty (self);
+}
+
+static void
+digits_window_dispose (GObject *object)
+{
+  DigitsWindow *self = DIGITS_WINDOW (object);
+
+  cancel_reading (self);
+  g_clear_handle_id (&self->predict_source, g_source_remove);
+  g_clear_weak_pointer (&self->toast);
+
+  gtk_widget_dispose_template (GTK_WIDGET (self), DIGITS_TYPE_WINDOW);
+
+  G_OBJECT_CLASS (digits_window_parent_class)->dispose (object);
+}
+
+static void
+digits_window_class_init (DigitsWindowClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = digits_window_dispose;
+
+  g_type_ensure (DIGITS_TYPE_CANVAS);
+  g_type_ensure (DIGITS_TYPE_CHART);
+  g_type_ensure (DIGITS_TYPE_PREVIEW);
+
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/io/github/digits/Digits/ui/digits-window.ui");
+  gtk_widget_class_bind_template_child (widget_class, DigitsWindow, toast_overlay);
+  gtk_widget_class_bind_template_child (widget_class, DigitsWindow, window_title);
+  gtk_widget_class_bind_template_child (widget_class, DigitsWindow, main_stack);
+  gtk_widget_class_bind_template_child (widget_class, DigitsWindow, broken_page);
+  gtk_widget_class_bind_template_child (widget_class, DigitsWindow, canvas);
+  gtk_widget_class_bind_template_child (widget_class, DigitsWindow, image_frame);
+  gtk_widget_class_bind_template_child (widget_class, DigitsWindow, picture);
+  gtk_widget_class_bind_template_child (widget_class, DigitsWindow, answer_label);
+  gtk_widget_class_bind_template_child (widget_class, DigitsWindow, detail_label);
+  gtk_widget_class_bind_template_child (widget_class, DigitsWindow, chart);
+  gtk_widget_class_bind_template_child (widget_class, DigitsWindow, preview);
+  gtk_widget_class_bind_template_callback (widget_class, on_canvas_changed);
+
+  /* Their shortcuts are set with the application's, in digits-application.c. */
+  gtk_widget_class_install_action (widget_class, "win.open", NULL, open_action);
+  gtk_widget_class_install_action (widget_class, "win.save", NULL, save_action);
+  gtk_widget_class_install_action (widget_class, "win.paste", NULL, paste_action);
+  gtk_widget_class_install_action (widget_class, "win.copy", NULL, copy_action);
+  gtk_widget_class_install_action (widget_class, "win.undo", NULL, undo_action);
+  gtk_widget_class_install_action (widget_class, "win.redo", NULL, redo_action);
+  gtk_widget_class_install_action (widget_class, "win.clear", NULL, clear_action);
+}
+
+static void
+digits_window_init (DigitsWindow *self)
+{
+  GtkDropTarget *drop;
+  GType drop_types[] = { GDK_TYPE_FILE_LIST, GDK_TYPE_TEXTURE };
+
+  gtk_widget_init_template (GTK_WIDGET (self));
+  self->answer = -1;
+
+  drop = gtk_drop_target_new (G_TYPE_INVALID, GDK_ACTION_COPY);
+  gtk_drop_target_set_gtypes (drop, drop_types, G_N_ELEMENTS (drop_types));
+  g_signal_connect (drop, "drop", G_CALLBACK (on_drop), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (drop));
+}
+
+DigitsWindow *
+digits_window_new (DigitsApplication *application)
+{
+  DigitsWindow *self;
+
+  g_return_val_if_fail (DIGITS_IS_APPLICATION (application), NULL);
+
+  self = g_object_new (DIGITS_TYPE_WINDOW, "application", application, NULL);
+  digits_window_set_up (self, application);
+  return self;
+}
+
+DigitsCanvas *
+digits_window_get_canvas (DigitsWindow *self)
+{
+  g_return_val_if_fail (DIGITS_IS_WINDOW (self), NULL);
+
+  return self->canvas;
+}
+
+DigitsChart *
+digits_window_get_chart (DigitsWindow *self)
+{
+  g_return_val_if_fail (DIGITS_IS_WINDOW (self), NULL);
+
+  return self->chart;
+}
+
+DigitsPreview *
+digits_window_get_preview (DigitsWindow *self)
+{
+  g_return_val_if_fail (DIGITS_IS_WINDOW (self), NULL);
+
+  return self->preview;
+}
+
+const char *
+digits_window_get_answer_text (DigitsWindow *self)
+{
+  g_return_val_if_fail (DIGITS_IS_WINDOW (self), NULL);
+
+  return gtk_label_get_label (self->answer_label);
+}
+
+const char *
+digits_window_get_detail_text (DigitsWindow *self)
+{
+  g_return_val_if_fail (DIGITS_IS_WINDOW (self), NULL);
+
+  return gtk_label_get_label (self->detail_label);
+}
+
+gboolean
+digits_window_is_showing_image (DigitsWindow *self)
+{
+  g_return_val_if_fail (DIGITS_IS_WINDOW (self), FALSE);
+
+  return self->showing_image;
+}
+
+gboolean
+digits_window_is_busy (DigitsWindow *self)
+{
+  g_return_val_if_fail (DIGITS_IS_WINDOW (self), FALSE);
+
+  return self->predict_source != 0 || self->read_cancellable != NULL || self->pending_saves > 0;
+}
