@@ -46,4 +46,42 @@ for bad in text truncated empty missing; do
   [ $status -eq 1 ] || fail "$bad weights: exit status $status, want 1"
   grep -q "$bad.safetensors" "$tmp/err" || fail "$bad weights: message does not name the file: $(cat "$tmp/err")"
 done
+# recognize: a good image and a stroke file are read; bad inputs are each
+# reported on stderr with their path, the rest still read, exit status 1.
+/usr/bin/python3 - "$tmp" <<'PY'
+import struct, sys, zlib
+tmp = sys.argv[1]
+def chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+def png(path, width, height, rows):
+    raw = b"".join(b"\0" + bytes(r) for r in rows)
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+                + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+# a thick dark "1" on white paper, 60 x 80
+png(f"{tmp}/one.png", 60, 80, [[30 if 25 <= x < 35 and 10 <= y < 70 else 240 for x in range(60)] for y in range(80)])
+# a decompression bomb: 467 bytes that claim 100000 x 100000 pixels
+ihdr = struct.pack(">IIBBBBB", 100000, 100000, 8, 0, 0, 0, 0)
+with open(f"{tmp}/bomb.png", "wb") as f:
+    f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
+            + chunk(b"IDAT", zlib.compress(bytes(100001 * 4))) + chunk(b"IEND", b""))
+PY
+head -c 100 "$tmp/one.png" > "$tmp/truncated.png"
+: > "$tmp/empty.png"
+printf 'hello\n' > "$tmp/text.png"
+printf '{"width": 100, "height": 100, "strokes": [[[50, 10], [50, 90]]]}' > "$tmp/stroke.json"
+set +e
+"$cli" recognize --weights "$tmp/smoke.safetensors" "$tmp/one.png" "$tmp/missing.png" "$tmp/text.png" \
+  "$tmp/truncated.png" "$tmp/empty.png" "$tmp/bomb.png" "$tmp/stroke.json" > "$tmp/rec.out" 2> "$tmp/rec.err"
+status=$?
+set -e
+[ $status -eq 1 ] || fail "recognize with bad inputs: exit status $status, want 1"
+[ "$(wc -l < "$tmp/rec.out")" -eq 2 ] || fail "recognize should print the two good inputs: $(cat "$tmp/rec.out")"
+grep -q "one.png	1	" "$tmp/rec.out" || fail "a thick 1 was not read as 1: $(cat "$tmp/rec.out")"
+grep -q "stroke.json	1	" "$tmp/rec.out" || fail "a stroke 1 was not read as 1: $(cat "$tmp/rec.out")"
+for bad in missing text truncated empty bomb; do
+  grep -q "$bad.png" "$tmp/rec.err" || fail "no error naming $bad.png: $(cat "$tmp/rec.err")"
+done
+grep -q "bomb.png: 100000 x 100000 pixels is over the limit" "$tmp/rec.err" || fail "the bomb was not refused by its header"
+
 echo "cli: all checks passed"
