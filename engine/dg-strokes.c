@@ -117,6 +117,13 @@ dg_drawing_parse (const char *json, gsize length, GError **error)
             length, MAX_FILE_BYTES);
       return NULL;
     }
+  /* json-glib parses an empty document to no root at all (and refuses a
+   * NULL one): say what is wrong with it. */
+  if (length == 0)
+    {
+      fail (error, DG_STROKES_ERROR_SYNTAX, "stroke file is not valid JSON: it is empty");
+      return NULL;
+    }
   if (!json_parser_load_from_data (parser, json, (gssize) length, &parse_error))
     {
       fail (error, DG_STROKES_ERROR_SYNTAX, "stroke file is not valid JSON: %s", parse_error->message);
