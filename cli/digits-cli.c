@@ -1,8 +1,10 @@
 /* digits-cli: train, evaluate and benchmark the engine from a terminal. */
+#include "dg-draw.h"
 #include "dg-idx.h"
 #include "dg-image.h"
 #include "dg-model.h"
 #include "dg-preprocess.h"
+#include "dg-segment.h"
 #include "dg-strokes.h"
 #include "dg-train.h"
 
@@ -14,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef int (*CommandFunc) (int argc, char **argv);
 
@@ -398,13 +401,54 @@ cmd_bench (int argc, char **argv)
   qsort (times->data, times->len, sizeof (double), compare_doubles);
   double strokes_us = g_array_index (times, double, times->len / 2);
   g_array_free (times, TRUE);
+
+  /* A scanned cheque, start to finish on one core: 2500x1100 grey paper
+   * with a lighting gradient and noise, the amount box's border, and eight
+   * handwritten digits 110 pixels tall in it -> the string. */
+  enum { CHEQUE_W = 2500, CHEQUE_H = 1100 };
+  const char *amount = "40712385";
+  g_autofree guint8 *cheque = g_new (guint8, (gsize) CHEQUE_W * CHEQUE_H);
+  guint32 noise = 1;
+  for (int y = 0; y < CHEQUE_H; y++)
+    for (int x = 0; x < CHEQUE_W; x++)
+      {
+        noise = noise * 1664525u + 1013904223u;
+        cheque[(gsize) y * CHEQUE_W + x] = (guint8) (222 + 18 * x / CHEQUE_W + (noise >> 29));
+      }
+  dg_draw_segment (cheque, CHEQUE_W, CHEQUE_H, CHEQUE_W, 1500, 520, 2400, 520, 1.5, 60);
+  dg_draw_segment (cheque, CHEQUE_W, CHEQUE_H, CHEQUE_W, 1500, 700, 2400, 700, 1.5, 60);
+  dg_draw_segment (cheque, CHEQUE_W, CHEQUE_H, CHEQUE_W, 1500, 520, 1500, 700, 1.5, 60);
+  dg_draw_segment (cheque, CHEQUE_W, CHEQUE_H, CHEQUE_W, 2400, 520, 2400, 700, 1.5, 60);
+  for (int j = 0; amount[j] != '\0'; j++)
+    dg_draw_digit (cheque, CHEQUE_W, CHEQUE_H, CHEQUE_W, amount[j] - '0', 1560 + 100 * j, 555, 110,
+                   0.12, 11, 30);
+  g_autofree char *cheque_read = NULL;
+  times = g_array_new (FALSE, FALSE, sizeof (double));
+  until = g_get_monotonic_time () + (gint64) (seconds * 1e6);
+  while (g_get_monotonic_time () < until || times->len < 10)
+    {
+      gint64 s0 = g_get_monotonic_time ();
+      g_autoptr (DgReading) reading
+          = dg_read_digits (model, cheque, CHEQUE_W, CHEQUE_H, CHEQUE_W, &error);
+      double us = (double) (g_get_monotonic_time () - s0);
+      if (reading == NULL)
+        g_error ("the benchmark's own cheque was refused: %s", error->message);
+      if (cheque_read == NULL)
+        cheque_read = g_strdup (reading->text);
+      g_array_append_val (times, us);
+    }
+  qsort (times->data, times->len, sizeof (double), compare_doubles);
+  double cheque_ms = g_array_index (times, double, times->len / 2) / 1000.0;
+  g_array_free (times, TRUE);
   dg_set_threads (threads);
 
   if (json)
     g_print ("{\"arch\": \"%s\", \"threads\": %d, \"batch1_latency_us\": %.1f, "
              "\"batch256_images_per_s\": %.0f, \"train_images_per_s\": %.0f, \"train_batch\": %d, "
-             "\"strokes_to_probs_1thread_us\": %.1f}\n",
-             model->arch, dg_get_threads (), latency_us, infer_ips, train_ips, batch, strokes_us);
+             "\"strokes_to_probs_1thread_us\": %.1f, \"cheque_to_string_1thread_ms\": %.2f, "
+             "\"cheque_digits\": \"%s\", \"cheque_read\": \"%s\"}\n",
+             model->arch, dg_get_threads (), latency_us, infer_ips, train_ips, batch, strokes_us,
+             cheque_ms, amount, cheque_read);
   else
     {
       g_print ("model: %s (%ld parameters), %d threads\n", model->arch,
@@ -413,6 +457,8 @@ cmd_bench (int argc, char **argv)
       g_print ("batch-256 inference:  %8.0f images/s\n", infer_ips);
       g_print ("training (batch %d): %8.0f images/s\n", batch, train_ips);
       g_print ("strokes -> probabilities, 1 thread: %.1f µs (median)\n", strokes_us);
+      g_print ("cheque %dx%d, %d digits -> string, 1 thread: %.1f ms (median), read “%s” (drawn “%s”)\n",
+               CHEQUE_W, CHEQUE_H, (int) strlen (amount), cheque_ms, cheque_read, amount);
     }
   return 0;
 }
@@ -421,27 +467,44 @@ cmd_bench (int argc, char **argv)
 /* ------------------------------------------------------------------ */
 /* recognize                                                           */
 
+/* A digit read with less than this probability is called unsure. */
+#define UNSURE_BELOW 0.6
+
 typedef struct
 {
-  char *path;
-  gboolean ok;               /* read and classified (even if nothing to read) */
+  const char *path;
+  gboolean done;             /* the job has finished (under RecognizeRun.lock) */
+  char *error;               /* a bad input: "PATH: why", or NULL */
   gboolean nothing;          /* no ink: nothing to read */
-  int digit;                 /* the answer, if !nothing */
+  /* One digit (--single, and stroke files). */
+  int digit;
   float probs[DG_CLASSES];
   float input[DG_IMAGE_PIXELS]; /* what the network saw */
+  /* Every digit (images without --single). */
+  DgReading *reading;
 } Recognition;
 
-/* Reads one input (stroke file or image) into the network's 28x28.
- * Returns FALSE with @error for a bad file; TRUE with *nothing set when the
- * input holds no ink. */
+typedef struct
+{
+  DgModel *model;
+  gboolean single;
+  Recognition *results;      /* (n_inputs) in input order */
+  GMutex lock;
+  GCond finished;            /* signalled as each result is done */
+} RecognizeRun;
+
+/* Reads one input as a single digit (stroke file or image) into the
+ * network's 28x28.  Returns FALSE with @error for a bad file; TRUE with
+ * *nothing set when the input holds no ink. */
 static gboolean
-read_input (const char *path, float *input, gboolean *nothing, GError **error)
+read_single (const char *path, const DgGreyImage *image, float *input, gboolean *nothing,
+             GError **error)
 {
   g_autoptr (GError) inner = NULL;
   gboolean ok;
 
   *nothing = FALSE;
-  if (g_str_has_suffix (path, ".json") || g_str_has_suffix (path, ".JSON"))
+  if (image == NULL)
     {
       g_autoptr (DgDrawing) drawing = dg_drawing_load (path, &inner);
       if (drawing == NULL)
@@ -454,13 +517,8 @@ read_input (const char *path, float *input, gboolean *nothing, GError **error)
                                   input, &inner);
     }
   else
-    {
-      g_autoptr (DgGreyImage) image = dg_grey_image_load (path, error);
-      if (image == NULL)
-        return FALSE;
-      ok = dg_preprocess_grey (image->grey, image->width, image->height, image->width, input,
-                               &inner);
-    }
+    ok = dg_preprocess_grey (image->grey, image->width, image->height, image->width, input,
+                             &inner);
   if (!ok && g_error_matches (inner, DG_PREPROCESS_ERROR, DG_PREPROCESS_ERROR_NOTHING_TO_READ))
     {
       *nothing = TRUE;
@@ -475,38 +533,245 @@ read_input (const char *path, float *input, gboolean *nothing, GError **error)
   return TRUE;
 }
 
+static gboolean
+is_stroke_file (const char *path)
+{
+  return g_str_has_suffix (path, ".json") || g_str_has_suffix (path, ".JSON");
+}
+
+/* One input, start to finish, on whichever thread the pool gives it. */
+static void
+recognize_one (Recognition *r, RecognizeRun *run)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DgGreyImage) image = NULL;
+
+  if (!is_stroke_file (r->path))
+    {
+      image = dg_grey_image_load (r->path, &error);
+      if (image == NULL)
+        {
+          r->error = g_strdup (error->message);
+          return;
+        }
+    }
+
+  if (run->single || image == NULL)
+    {
+      if (!read_single (r->path, image, r->input, &r->nothing, &error))
+        r->error = g_strdup (error->message);
+      else if (!r->nothing)
+        {
+          dg_model_predict (run->model, 1, r->input, r->probs);
+          r->digit = dg_argmax (r->probs, DG_CLASSES);
+        }
+      return;
+    }
+
+  r->reading = dg_read_digits (run->model, image->grey, image->width, image->height, image->width,
+                               &error);
+  if (r->reading == NULL)
+    {
+      if (g_error_matches (error, DG_PREPROCESS_ERROR, DG_PREPROCESS_ERROR_NOTHING_TO_READ))
+        r->nothing = TRUE;
+      else
+        r->error = g_strdup_printf ("%s: %s", r->path, error->message);
+    }
+}
+
+static void
+recognize_job (gpointer data, gpointer user_data)
+{
+  Recognition *r = data;
+  RecognizeRun *run = user_data;
+
+  recognize_one (r, run);
+  g_mutex_lock (&run->lock);
+  r->done = TRUE;
+  g_cond_broadcast (&run->finished);
+  g_mutex_unlock (&run->lock);
+}
+
+/* The digits read, the lowest probability among them, and the 1-based
+ * positions of the unsure ones (comma-separated; empty when none). */
+static void
+summarize (const Recognition *r, GString *digits, double *confidence, GString *unsure)
+{
+  *confidence = 0.0;
+  if (r->nothing)
+    return;
+  if (r->reading == NULL)
+    {
+      g_string_append_c (digits, (char) ('0' + r->digit));
+      *confidence = r->probs[r->digit];
+      if (*confidence < UNSURE_BELOW)
+        g_string_append (unsure, "1");
+      return;
+    }
+  g_string_append (digits, r->reading->text);
+  *confidence = r->reading->confidence;
+  for (int d = 0; d < r->reading->n_digits; d++)
+    {
+      const DgDigitReading *dr = &r->reading->digits[d];
+      if (dr->probs[dr->digit] < UNSURE_BELOW)
+        g_string_append_printf (unsure, "%s%d", unsure->len > 0 ? "," : "", d + 1);
+    }
+}
+
+static void
+add_box (JsonBuilder *builder, const DgBox *box)
+{
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "x");
+  json_builder_add_int_value (builder, box->x);
+  json_builder_set_member_name (builder, "y");
+  json_builder_add_int_value (builder, box->y);
+  json_builder_set_member_name (builder, "width");
+  json_builder_add_int_value (builder, box->width);
+  json_builder_set_member_name (builder, "height");
+  json_builder_add_int_value (builder, box->height);
+  json_builder_end_object (builder);
+}
+
+static void
+add_probabilities (JsonBuilder *builder, const float *probs)
+{
+  json_builder_begin_array (builder);
+  for (int j = 0; j < DG_CLASSES; j++)
+    json_builder_add_double_value (builder, probs[j]);
+  json_builder_end_array (builder);
+}
+
+/* The three most probable digits, most probable first. */
+static void
+add_alternatives (JsonBuilder *builder, const float *probs)
+{
+  gboolean used[DG_CLASSES] = { FALSE };
+  json_builder_begin_array (builder);
+  for (int k = 0; k < 3; k++)
+    {
+      int best = -1;
+      for (int j = 0; j < DG_CLASSES; j++)
+        if (!used[j] && (best < 0 || probs[j] > probs[best]))
+          best = j;
+      used[best] = TRUE;
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "digit");
+      json_builder_add_int_value (builder, best);
+      json_builder_set_member_name (builder, "probability");
+      json_builder_add_double_value (builder, round (probs[best] * 1e6) / 1e6);
+      json_builder_end_object (builder);
+    }
+  json_builder_end_array (builder);
+}
+
+static const char *
+mark_kind_name (DgMarkKind kind)
+{
+  switch (kind)
+    {
+    case DG_MARK_RULE:
+      return "rule";
+    case DG_MARK_SYMBOL:
+      return "symbol";
+    case DG_MARK_SPECK:
+    default:
+      return "speck";
+    }
+}
+
 static void
 append_json (GString *out, const Recognition *r)
 {
   g_autoptr (JsonBuilder) builder = json_builder_new ();
   g_autoptr (JsonGenerator) generator = json_generator_new ();
   g_autoptr (JsonNode) root = NULL;
+  g_autoptr (GString) digits = g_string_new (NULL), unsure = g_string_new (NULL);
   g_autofree char *text = NULL;
+  double confidence;
 
+  summarize (r, digits, &confidence, unsure);
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "path");
   json_builder_add_string_value (builder, r->path);
   json_builder_set_member_name (builder, "digits");
-  json_builder_add_string_value (builder, r->nothing ? "" : (const char[]) { (char) ('0' + r->digit), 0 });
+  json_builder_add_string_value (builder, digits->str);
   json_builder_set_member_name (builder, "confidence");
-  json_builder_add_double_value (builder, r->nothing ? 0.0 : r->probs[r->digit]);
+  json_builder_add_double_value (builder, round (confidence * 1e6) / 1e6);
   json_builder_set_member_name (builder, "nothing_to_read");
   json_builder_add_boolean_value (builder, r->nothing);
-  json_builder_set_member_name (builder, "probabilities");
+  json_builder_set_member_name (builder, "unsure");
   json_builder_begin_array (builder);
-  for (int j = 0; j < DG_CLASSES; j++)
-    json_builder_add_double_value (builder, r->nothing ? 0.0 : r->probs[j]);
-  json_builder_end_array (builder);
-  json_builder_set_member_name (builder, "input_28x28");
-  json_builder_begin_array (builder);
-  for (int y = 0; y < DG_IMAGE_SIDE; y++)
+  if (unsure->len > 0)
     {
-      json_builder_begin_array (builder);
-      for (int x = 0; x < DG_IMAGE_SIDE; x++)
-        json_builder_add_double_value (builder, round (r->input[y * DG_IMAGE_SIDE + x] * 1000) / 1000);
-      json_builder_end_array (builder);
+      g_auto (GStrv) positions = g_strsplit (unsure->str, ",", -1);
+      for (int k = 0; positions[k] != NULL; k++)
+        json_builder_add_int_value (builder, atoi (positions[k]));
     }
   json_builder_end_array (builder);
+
+  if (r->reading == NULL)
+    {
+      /* One digit: its probabilities and the picture the network saw. */
+      json_builder_set_member_name (builder, "probabilities");
+      if (r->nothing)
+        {
+          float zero[DG_CLASSES] = { 0 };
+          add_probabilities (builder, zero);
+        }
+      else
+        add_probabilities (builder, r->probs);
+      json_builder_set_member_name (builder, "input_28x28");
+      json_builder_begin_array (builder);
+      for (int y = 0; y < DG_IMAGE_SIDE; y++)
+        {
+          json_builder_begin_array (builder);
+          for (int x = 0; x < DG_IMAGE_SIDE; x++)
+            json_builder_add_double_value (builder,
+                                           round (r->input[y * DG_IMAGE_SIDE + x] * 1000) / 1000);
+          json_builder_end_array (builder);
+        }
+      json_builder_end_array (builder);
+    }
+  else
+    {
+      json_builder_set_member_name (builder, "lines");
+      json_builder_add_int_value (builder, r->reading->n_lines);
+      json_builder_set_member_name (builder, "per_digit");
+      json_builder_begin_array (builder);
+      for (int d = 0; d < r->reading->n_digits; d++)
+        {
+          const DgDigitReading *dr = &r->reading->digits[d];
+          json_builder_begin_object (builder);
+          json_builder_set_member_name (builder, "digit");
+          json_builder_add_int_value (builder, dr->digit);
+          json_builder_set_member_name (builder, "confidence");
+          json_builder_add_double_value (builder, round (dr->probs[dr->digit] * 1e6) / 1e6);
+          json_builder_set_member_name (builder, "line");
+          json_builder_add_int_value (builder, dr->line + 1);
+          json_builder_set_member_name (builder, "box");
+          add_box (builder, &dr->box);
+          json_builder_set_member_name (builder, "probabilities");
+          add_probabilities (builder, dr->probs);
+          json_builder_set_member_name (builder, "alternatives");
+          add_alternatives (builder, dr->probs);
+          json_builder_end_object (builder);
+        }
+      json_builder_end_array (builder);
+      json_builder_set_member_name (builder, "marks");
+      json_builder_begin_array (builder);
+      for (int m = 0; m < r->reading->n_marks; m++)
+        {
+          const DgMark *mark = &r->reading->marks[m];
+          json_builder_begin_object (builder);
+          json_builder_set_member_name (builder, "kind");
+          json_builder_add_string_value (builder, mark_kind_name (mark->kind));
+          json_builder_set_member_name (builder, "box");
+          add_box (builder, &mark->box);
+          json_builder_end_object (builder);
+        }
+      json_builder_end_array (builder);
+    }
   json_builder_end_object (builder);
   root = json_builder_get_root (builder);
   json_generator_set_root (generator, root);
@@ -530,19 +795,80 @@ csv_field (const char *text)
   return g_string_free (s, FALSE);
 }
 
+/* Appends @r to @out in @format (text, csv or json). */
+static void
+format_result (GString *out, const char *format, gboolean single, const Recognition *r,
+               gboolean *first_json)
+{
+  g_autoptr (GString) digits = g_string_new (NULL), unsure = g_string_new (NULL);
+  double confidence;
+
+  summarize (r, digits, &confidence, unsure);
+  if (strcmp (format, "text") == 0)
+    {
+      if (r->nothing)
+        g_string_append_printf (out, "%s\t\t0.000\t(nothing to read)\n", r->path);
+      else if (unsure->len > 0)
+        g_string_append_printf (out, "%s\t%s\t%.3f\tunsure: %s\n", r->path, digits->str, confidence,
+                                unsure->str);
+      else
+        g_string_append_printf (out, "%s\t%s\t%.3f\n", r->path, digits->str, confidence);
+    }
+  else if (strcmp (format, "csv") == 0)
+    {
+      g_autofree char *path = csv_field (r->path);
+      g_autofree char *positions = csv_field (unsure->str);
+      if (single)
+        {
+          g_string_append_printf (out, "%s,%s,%.4f", path, digits->str, confidence);
+          for (int j = 0; j < DG_CLASSES; j++)
+            g_string_append_printf (out, ",%.4f", r->nothing ? 0.0 : r->probs[j]);
+          g_string_append_printf (out, ",%s\n", positions);
+        }
+      else
+        g_string_append_printf (out, "%s,%s,%.4f,%s\n", path, digits->str, confidence, positions);
+    }
+  else
+    {
+      if (!*first_json)
+        g_string_append (out, ",\n");
+      *first_json = FALSE;
+      append_json (out, r);
+    }
+}
+
+/* Writes what the network saw: one PNG for one digit; for several,
+ * NAME-1.png, NAME-2.png ... in reading order. */
+static gboolean
+dump_inputs (const Recognition *r, const char *path, GError **error)
+{
+  if (r->reading == NULL)
+    return dg_save_input_png (r->input, 10, path, error);
+  g_autofree char *stem = g_str_has_suffix (path, ".png") ? g_strndup (path, strlen (path) - 4)
+                                                          : g_strdup (path);
+  for (int d = 0; d < r->reading->n_digits; d++)
+    {
+      g_autofree char *name = g_strdup_printf ("%s-%d.png", stem, d + 1);
+      if (!dg_save_input_png (r->reading->digits[d].input, 10, name, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
 static int
 cmd_recognize (int argc, char **argv)
 {
   g_autofree char *weights = NULL, *format = NULL, *output = NULL, *dump = NULL;
   gboolean single = FALSE;
-  int threads = 0;
+  int threads = 0, jobs = 0;
   GOptionEntry entries[] = {
     { "weights", 0, 0, G_OPTION_ARG_FILENAME, &weights, "Weights file (default: the shipped model)", "FILE" },
     { "format", 0, 0, G_OPTION_ARG_STRING, &format, "text, json or csv (text)", "FORMAT" },
-    { "single", 0, 0, G_OPTION_ARG_NONE, &single, "Read each input as one digit (the only mode for now)", NULL },
+    { "single", 0, 0, G_OPTION_ARG_NONE, &single, "Read each input as one digit", NULL },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Write the results to FILE (atomically) instead of stdout", "FILE" },
-    { "dump-28x28", 0, 0, G_OPTION_ARG_FILENAME, &dump, "Write what the network saw as a PNG (one input only)", "FILE.png" },
-    { "threads", 0, 0, G_OPTION_ARG_INT, &threads, "Threads (default: all cores)", "N" },
+    { "dump-28x28", 0, 0, G_OPTION_ARG_FILENAME, &dump, "Write what the network saw as PNG (one input only; several digits: FILE-1.png, FILE-2.png ...)", "FILE.png" },
+    { "jobs", 'j', 0, G_OPTION_ARG_INT, &jobs, "Read N inputs at once (default: one per core)", "N" },
+    { "threads", 0, 0, G_OPTION_ARG_INT, &threads, "Engine threads when reading one input at a time (default: all cores)", "N" },
     { NULL }
   };
   g_autoptr (GError) error = NULL;
@@ -550,8 +876,20 @@ cmd_recognize (int argc, char **argv)
   g_autoptr (GString) out = g_string_new (NULL);
   int status = 0;
 
-  if (!parse_options ("INPUT... - read the digit in each image or stroke file (.json)",
-                      NULL, entries, &argc, &argv))
+  if (!parse_options ("INPUT... - read the digits in images and stroke files (.json)",
+                      "Without --single, every digit in an image is read, line by line (lines\n"
+                      "separated by a space), and ruled lines, box borders, commas, dashes and\n"
+                      "currency signs are left out.  A stroke file is always one digit.\n"
+                      "\n"
+                      "Text output: PATH<TAB>DIGITS<TAB>CONFIDENCE, CONFIDENCE being the lowest\n"
+                      "probability among the digits; when a digit's probability is under 0.6 a\n"
+                      "fourth column names the unsure ones by position, 1-based:\n"
+                      "  cheque.png<TAB>1250<TAB>0.412<TAB>unsure: 3\n"
+                      "No ink: PATH<TAB><TAB>0.000<TAB>(nothing to read).  CSV has the columns\n"
+                      "path,digits,confidence,unsure (with --single also p0..p9 before unsure);\n"
+                      "JSON adds each digit's box, probabilities and top three alternatives.\n"
+                      "A bad input is reported on stderr and skipped; the exit status is then 1.",
+                      entries, &argc, &argv))
     return 2;
   if (format == NULL)
     format = g_strdup ("text");
@@ -570,69 +908,113 @@ cmd_recognize (int argc, char **argv)
       g_printerr ("digits-cli recognize: --dump-28x28 takes exactly one input\n");
       return 2;
     }
-  dg_set_threads (threads);
+  if (jobs < 0 || threads < 0)
+    {
+      g_printerr ("digits-cli recognize: --jobs and --threads must be positive\n");
+      return 2;
+    }
+  int n_inputs = argc - 1;
+  if (jobs == 0)
+    jobs = (int) g_get_num_processors ();
+  jobs = MIN (jobs, n_inputs);
+  /* The engine's thread count is global: parallel over files, or over the
+   * work inside one file, not both. */
+  dg_set_threads (jobs > 1 ? 1 : threads);
   model = load_weights (weights, &error);
   if (model == NULL)
     {
       g_printerr ("digits-cli recognize: %s\n", error->message);
       return 1;
     }
+  dg_model_prepare (model);
+
+  RecognizeRun run = { model, single, g_new0 (Recognition, n_inputs) };
+  g_mutex_init (&run.lock);
+  g_cond_init (&run.finished);
+  for (int i = 0; i < n_inputs; i++)
+    run.results[i].path = argv[i + 1];
+
+  GThreadPool *pool = NULL;
+  if (jobs > 1)
+    {
+      pool = g_thread_pool_new (recognize_job, &run, jobs, TRUE, NULL);
+      for (int i = 0; i < n_inputs; i++)
+        g_thread_pool_push (pool, &run.results[i], NULL);
+    }
 
   if (strcmp (format, "csv") == 0)
-    g_string_append (out, "path,digits,confidence,p0,p1,p2,p3,p4,p5,p6,p7,p8,p9\n");
+    g_string_append (out, single ? "path,digits,confidence,p0,p1,p2,p3,p4,p5,p6,p7,p8,p9,unsure\n"
+                                 : "path,digits,confidence,unsure\n");
   else if (strcmp (format, "json") == 0)
     g_string_append (out, "[\n");
 
-  gboolean first_json = TRUE;
-  for (int i = 1; i < argc; i++)
+  /* Results in input order, as they come; progress on a terminal once the
+   * run has taken a second. */
+  gboolean first_json = TRUE, progress_shown = FALSE;
+  gboolean tty = isatty (fileno (stderr));
+  gint64 start = g_get_monotonic_time ();
+  for (int i = 0; i < n_inputs; i++)
     {
-      Recognition r = { .path = argv[i] };
-      g_autoptr (GError) input_error = NULL;
+      Recognition *r = &run.results[i];
+      if (pool == NULL)
+        recognize_one (r, &run);
+      else
+        {
+          g_mutex_lock (&run.lock);
+          while (!r->done)
+            {
+              gint64 now = g_get_monotonic_time ();
+              if (tty && now - start > G_USEC_PER_SEC)
+                {
+                  g_printerr ("\r%d/%d files", i, n_inputs);
+                  progress_shown = TRUE;
+                }
+              g_cond_wait_until (&run.finished, &run.lock, now + G_USEC_PER_SEC / 4);
+            }
+          g_mutex_unlock (&run.lock);
+        }
+      if (tty && (progress_shown || g_get_monotonic_time () - start > G_USEC_PER_SEC))
+        {
+          g_printerr ("\r%d/%d files", i + 1, n_inputs);
+          progress_shown = TRUE;
+        }
 
-      if (!read_input (argv[i], r.input, &r.nothing, &input_error))
+      if (r->error != NULL)
         {
           /* Reported, and the other inputs are still read. */
-          g_printerr ("digits-cli recognize: %s\n", input_error->message);
+          g_printerr ("%sdigits-cli recognize: %s\n", progress_shown ? "\r\033[K" : "", r->error);
           status = 1;
-          continue;
-        }
-      if (!r.nothing)
-        {
-          dg_model_predict (model, 1, r.input, r.probs);
-          r.digit = dg_argmax (r.probs, DG_CLASSES);
-        }
-      if (dump != NULL && !dg_save_input_png (r.input, 10, dump, &error))
-        {
-          g_printerr ("digits-cli recognize: %s: %s\n", dump, error->message);
-          g_clear_error (&error);
-          status = 1;
-        }
-
-      if (strcmp (format, "text") == 0)
-        {
-          if (r.nothing)
-            g_string_append_printf (out, "%s\t\t0.000\t(nothing to read)\n", r.path);
-          else
-            g_string_append_printf (out, "%s\t%d\t%.3f\n", r.path, r.digit, r.probs[r.digit]);
-        }
-      else if (strcmp (format, "csv") == 0)
-        {
-          g_autofree char *field = csv_field (r.path);
-          g_string_append_printf (out, "%s,%s,%.4f", field,
-                                  r.nothing ? "" : (const char[]) { (char) ('0' + r.digit), 0 },
-                                  r.nothing ? 0.0 : r.probs[r.digit]);
-          for (int j = 0; j < DG_CLASSES; j++)
-            g_string_append_printf (out, ",%.4f", r.nothing ? 0.0 : r.probs[j]);
-          g_string_append_c (out, '\n');
         }
       else
         {
-          if (!first_json)
-            g_string_append (out, ",\n");
-          first_json = FALSE;
-          append_json (out, &r);
+          if (dump != NULL && !r->nothing && !dump_inputs (r, dump, &error))
+            {
+              g_printerr ("digits-cli recognize: %s: %s\n", dump, error->message);
+              g_clear_error (&error);
+              status = 1;
+            }
+          format_result (out, format, single, r, &first_json);
+          if (output == NULL && strcmp (format, "json") != 0)
+            {
+              /* Text and CSV stream to stdout, line by line. */
+              if (progress_shown)
+                g_printerr ("\r\033[K");
+              fputs (out->str, stdout);
+              fflush (stdout);
+              g_string_truncate (out, 0);
+            }
         }
+      g_clear_pointer (&r->error, g_free);
+      g_clear_pointer (&r->reading, dg_reading_free);
     }
+  if (progress_shown)
+    g_printerr ("\n");
+  if (pool != NULL)
+    g_thread_pool_free (pool, FALSE, TRUE);
+  g_mutex_clear (&run.lock);
+  g_cond_clear (&run.finished);
+  g_free (run.results);
+
   if (strcmp (format, "json") == 0)
     g_string_append (out, "\n]\n");
 
@@ -660,8 +1042,8 @@ static const struct
 } commands[] = {
   { "train", cmd_train, "train a model on MNIST and write its weights" },
   { "eval", cmd_eval, "accuracy, confusion matrix and per-class scores on the MNIST test set" },
-  { "bench", cmd_bench, "batch-1 latency, batch-256 throughput, training speed" },
-  { "recognize", cmd_recognize, "read the digit in images or stroke files" },
+  { "bench", cmd_bench, "batch-1 latency, batch-256 throughput, training speed, cheque to string" },
+  { "recognize", cmd_recognize, "read the digits in images or stroke files" },
 };
 
 static void

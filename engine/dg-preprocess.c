@@ -1180,12 +1180,13 @@ dilate (guint8 *mask, int width, int height, int radius)
 }
 
 gboolean
-dg_preprocess_grey (const guint8 *grey, int width, int height, int stride,
-                    float out[DG_IMAGE_PIXELS], GError **error)
+dg_contrast_init (DgContrast *c, const guint8 *grey, int width, int height, int stride,
+                  GError **error)
 {
-  g_return_val_if_fail (out != NULL, FALSE);
+  g_return_val_if_fail (c != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
+  memset (c, 0, sizeof *c);
   if (width <= 0 || height <= 0)
     {
       g_set_error (error, DG_PREPROCESS_ERROR, DG_PREPROCESS_ERROR_INVALID,
@@ -1289,41 +1290,77 @@ dg_preprocess_grey (const guint8 *grey, int width, int height, int stride,
     hist[MAX (q, 0)] += (guint32) signed_hist[q + 255]; /* at most 64 Mi pixels */
   double lower = paper + MAX (4.0 * spread, 0.3 * (ink_level - paper));
   double upper = MAX (lower, paper + 0.7 * (ink_level - paper));
-  int threshold = (int) CLAMP ((double) dg_otsu_threshold (hist), lower, upper);
 
-  GArray *run_array = find_runs (contrast, width, height, threshold);
-  if (run_array == NULL || run_array->len == 0)
+  c->width = width;
+  c->height = height;
+  c->contrast = contrast;
+  c->background = bg;
+  c->paper = paper;
+  c->spread = spread;
+  c->ink_level = ink_level;
+  c->threshold = (int) CLAMP ((double) dg_otsu_threshold (hist), lower, upper);
+  return TRUE;
+}
+
+void
+dg_contrast_clear (DgContrast *c)
+{
+  g_return_if_fail (c != NULL);
+  g_clear_pointer (&c->contrast, g_free);
+}
+
+/* Index of the first run of @runs (n, sorted by row) on row @y or below. */
+static int
+first_run_at_row (const DgRun *runs, int n, int y)
+{
+  int lo = 0, hi = n;
+  while (lo < hi)
     {
-      if (run_array != NULL)
-        g_array_free (run_array, TRUE);
-      g_free (contrast);
-      return nothing_to_read (error);
+      int mid = lo + (hi - lo) / 2;
+      if (runs[mid].y < y)
+        lo = mid + 1;
+      else
+        hi = mid;
     }
-  Run *runs = (Run *) run_array->data;
-  int n_runs = run_array->len;
-  gboolean *keep = g_new (gboolean, n_runs);
-  DgBox box = keep_main_ink (runs, n_runs, keep);
+  return lo;
+}
 
+gboolean
+dg_preprocess_runs (const DgContrast *c, const DgRun *ink, int n_ink, const DgRun *other,
+                    int n_other, float out[DG_IMAGE_PIXELS], GError **error)
+{
+  g_return_val_if_fail (c != NULL && c->contrast != NULL && out != NULL, FALSE);
+  g_return_val_if_fail (n_ink >= 0 && (ink != NULL || n_ink == 0), FALSE);
+  g_return_val_if_fail (n_other >= 0 && (other != NULL || n_other == 0), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  int width = c->width, height = c->height;
+  const guint8 *contrast = c->contrast;
+  int x0 = G_MAXINT, y0 = G_MAXINT, x1 = -1, y1 = -1;
+  for (int i = 0; i < n_ink; i++)
+    if (ink[i].x1 > ink[i].x0)
+      {
+        g_return_val_if_fail (ink[i].y >= 0 && ink[i].y < height && ink[i].x0 >= 0
+                                  && ink[i].x1 <= width, FALSE);
+        x0 = MIN (x0, ink[i].x0);
+        x1 = MAX (x1, ink[i].x1 - 1);
+        y0 = MIN (y0, ink[i].y);
+        y1 = MAX (y1, ink[i].y);
+      }
+  if (x1 < 0)
+    return nothing_to_read (error);
+  DgBox box = { x0, y0, x1 - x0 + 1, y1 - y0 + 1 };
   int longer = MAX (box.width, box.height);
-  if (longer < MAX (MIN_IMAGE_EXTENT_FRACTION * MIN (width, height), DG_MIN_EXTENT_PIXELS))
-    {
-      g_free (keep);
-      g_array_free (run_array, TRUE);
-      g_free (contrast);
-      return nothing_to_read (error);
-    }
 
-  /* Stretch: the noise floor to 0, the kept ink's 95th percentile to 1. */
-  guint64 kept_hist[256] = { 0 }, n_kept = 0;
-  for (int i = 0; i < n_runs; i++)
-    if (keep[i])
-      for (int x = runs[i].x0; x < runs[i].x1; x++)
-        {
-          kept_hist[contrast[(gsize) runs[i].y * width + x]]++;
-          n_kept++;
-        }
+  /* Stretch: the noise floor to 0, the digit's 95th percentile to 1. */
+  guint64 kept_hist[256] = { 0 }, n_kept = 0, acc = 0;
+  for (int i = 0; i < n_ink; i++)
+    for (int x = ink[i].x0; x < ink[i].x1; x++)
+      {
+        kept_hist[contrast[(gsize) ink[i].y * width + x]]++;
+        n_kept++;
+      }
   double strong = 255.0;
-  acc = 0;
   for (int q = 255; q >= 0; q--)
     {
       acc += kept_hist[q];
@@ -1333,14 +1370,14 @@ dg_preprocess_grey (const guint8 *grey, int width, int height, int stride,
           break;
         }
     }
-  double floor_level = MAX (paper + 2.0 * spread, 0.0);
+  double floor_level = MAX (c->paper + 2.0 * c->spread, 0.0);
   strong = MAX (strong, floor_level + 1.0);
   float stretch[256];
   for (int q = 0; q < 256; q++)
     stretch[q] = (float) CLAMP ((q - floor_level) / (strong - floor_level), 0.0, 1.0);
 
-  /* Crop to the kept ink plus a margin for its soft edges, averaged down by
-   * @f when large.  Cells away from the kept ink are paper: specks and
+  /* Crop to the digit plus a margin for its soft edges, averaged down by
+   * @f when large.  Cells away from the digit are paper: specks and
    * noise there are dropped. */
   int margin = 1 + longer / 25;
   int crop_x0 = MAX (0, box.x - margin), crop_y0 = MAX (0, box.y - margin);
@@ -1351,42 +1388,125 @@ dg_preprocess_grey (const guint8 *grey, int width, int height, int stride,
   int cells_w = (crop_w + f - 1) / f, cells_h = (crop_h + f - 1) / f;
 
   guint8 *kept_cells = g_new0 (guint8, (gsize) cells_w * cells_h);
-  for (int i = 0; i < n_runs; i++)
-    if (keep[i])
+  for (int i = 0; i < n_ink; i++)
+    if (ink[i].x1 > ink[i].x0)
       {
-        int cy = (runs[i].y - crop_y0) / f;
-        for (int cx = (runs[i].x0 - crop_x0) / f; cx <= (runs[i].x1 - 1 - crop_x0) / f; cx++)
+        int cy = (ink[i].y - crop_y0) / f;
+        for (int cx = (ink[i].x0 - crop_x0) / f; cx <= (ink[i].x1 - 1 - crop_x0) / f; cx++)
           kept_cells[cy * cells_w + cx] = 1;
       }
   dilate (kept_cells, cells_w, cells_h, MAX (1, (margin + f - 1) / f));
 
-  float *ink = g_new0 (float, (gsize) cells_w * cells_h);
+  /* Other ink in the crop, and the paper within the margin of it, is not
+   * this digit's: (crop_h, crop_w), 1 = leave out.  The digit's own ink is
+   * never left out. */
+  guint8 *excluded = NULL;
+  if (n_other > 0)
+    {
+      gboolean any = FALSE;
+      excluded = g_new0 (guint8, (gsize) crop_w * crop_h);
+      for (int i = first_run_at_row (other, n_other, crop_y0); i < n_other && other[i].y < crop_y1; i++)
+        {
+          int a = MAX (other[i].x0, crop_x0), b = MIN (other[i].x1, crop_x1);
+          if (a < b)
+            {
+              memset (excluded + (gsize) (other[i].y - crop_y0) * crop_w + (a - crop_x0), 1, b - a);
+              any = TRUE;
+            }
+        }
+      for (int i = 0; any && i < n_ink; i++)
+        if (ink[i].x1 > ink[i].x0)
+          memset (excluded + (gsize) (ink[i].y - crop_y0) * crop_w + (ink[i].x0 - crop_x0), 0,
+                  ink[i].x1 - ink[i].x0);
+      if (any)
+        {
+          dilate (excluded, crop_w, crop_h, margin);
+          for (int i = 0; i < n_ink; i++)
+            if (ink[i].x1 > ink[i].x0)
+              memset (excluded + (gsize) (ink[i].y - crop_y0) * crop_w + (ink[i].x0 - crop_x0), 0,
+                      ink[i].x1 - ink[i].x0);
+        }
+      else
+        g_clear_pointer (&excluded, g_free);
+    }
+
+  float *cells_ink = g_new0 (float, (gsize) cells_w * cells_h);
   int *cell_of = g_new (int, crop_w);
   for (int x = 0; x < crop_w; x++)
     cell_of[x] = x / f;
   for (int y = crop_y0; y < crop_y1; y++)
     {
       const guint8 *row = contrast + (gsize) y * width + crop_x0;
-      float *cells = ink + ((y - crop_y0) / f) * cells_w;
-      for (int x = 0; x < crop_w; x++)
-        cells[cell_of[x]] += stretch[row[x]];
+      float *cells = cells_ink + ((y - crop_y0) / f) * cells_w;
+      if (excluded != NULL)
+        {
+          const guint8 *skip = excluded + (gsize) (y - crop_y0) * crop_w;
+          for (int x = 0; x < crop_w; x++)
+            cells[cell_of[x]] += skip[x] ? 0.0f : stretch[row[x]];
+        }
+      else
+        for (int x = 0; x < crop_w; x++)
+          cells[cell_of[x]] += stretch[row[x]];
     }
   g_free (cell_of);
+  g_free (excluded);
   for (int cy = 0; cy < cells_h; cy++)
     for (int cx = 0; cx < cells_w; cx++)
       {
         int i = cy * cells_w + cx;
         int pixels = (MIN (crop_w, (cx + 1) * f) - cx * f) * (MIN (crop_h, (cy + 1) * f) - cy * f);
-        ink[i] = kept_cells[i] ? ink[i] / pixels : 0.0f;
+        cells_ink[i] = kept_cells[i] ? cells_ink[i] / pixels : 0.0f;
       }
 
-  thicken_thin_strokes (ink, cells_w, cells_h);
-  gboolean ok = dg_normalize_ink (ink, cells_w, cells_h, out, error);
+  thicken_thin_strokes (cells_ink, cells_w, cells_h);
+  gboolean ok = dg_normalize_ink (cells_ink, cells_w, cells_h, out, error);
 
-  g_free (ink);
+  g_free (cells_ink);
   g_free (kept_cells);
+  return ok;
+}
+
+gboolean
+dg_preprocess_grey (const guint8 *grey, int width, int height, int stride,
+                    float out[DG_IMAGE_PIXELS], GError **error)
+{
+  g_return_val_if_fail (out != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  DgContrast c;
+  if (!dg_contrast_init (&c, grey, width, height, stride, error))
+    return FALSE;
+
+  GArray *run_array = find_runs (c.contrast, width, height, c.threshold);
+  if (run_array == NULL || run_array->len == 0)
+    {
+      if (run_array != NULL)
+        g_array_free (run_array, TRUE);
+      dg_contrast_clear (&c);
+      return nothing_to_read (error);
+    }
+  Run *runs = (Run *) run_array->data;
+  int n_runs = run_array->len;
+  gboolean *keep = g_new (gboolean, n_runs);
+  DgBox box = keep_main_ink (runs, n_runs, keep);
+
+  gboolean ok = FALSE;
+  int longer = MAX (box.width, box.height);
+  if (longer < MAX (MIN_IMAGE_EXTENT_FRACTION * MIN (width, height), DG_MIN_EXTENT_PIXELS))
+    nothing_to_read (error);
+  else
+    {
+      DgRun *kept = g_new (DgRun, n_runs);
+      int n_kept = 0;
+      for (int i = 0; i < n_runs; i++)
+        if (keep[i])
+          kept[n_kept++] = (DgRun) { runs[i].y, runs[i].x0, runs[i].x1 };
+      ok = dg_preprocess_runs (&c, kept, n_kept, NULL, 0, out, error);
+      g_free (kept);
+    }
+
   g_free (keep);
   g_array_free (run_array, TRUE);
-  g_free (contrast);
+  dg_contrast_clear (&c);
   return ok;
 }

@@ -127,6 +127,45 @@ gboolean dg_preprocess_grey (const guint8 *grey, int width, int height, int stri
 
 /* --- The steps, for the tests and for segmentation --- */
 
+/* A grey image's ink as contrast against its paper: the first half of
+ * dg_preprocess_grey, shared with segmentation (dg-segment.h). */
+typedef struct
+{
+  int width, height;    /* pixels */
+  guint8 *contrast;     /* (height, width): departure from the paper towards the
+                         * ink, 0 .. 255 for none .. all the way to black (or white) */
+  DgBackground background;
+  double paper, spread; /* the paper's contrast level and robust spread, contrast units */
+  double ink_level;     /* the ink's strong end (95th percentile of the candidates) */
+  int threshold;        /* ink is contrast > threshold (Otsu, kept clear of the noise) */
+} DgContrast;
+
+/* A horizontal run of pixels [x0, x1) on row y. */
+typedef struct
+{
+  int y, x0, x1;
+} DgRun;
+
+/* Checks the image against the limits, fits the paper, measures the
+ * contrast and picks the ink threshold (as dg_preprocess_grey does).  No ink
+ * standing out from the paper is DG_PREPROCESS_ERROR_NOTHING_TO_READ.  Free
+ * with dg_contrast_clear. */
+gboolean dg_contrast_init (DgContrast *contrast, const guint8 *grey, int width, int height,
+                           int stride, GError **error);
+void dg_contrast_clear (DgContrast *contrast);
+
+/* One digit's ink -> @out (28, 28), the second half of dg_preprocess_grey:
+ * @ink (n_ink) are the digit's pixels above the threshold, in any order.
+ * Crops to them plus a margin for their soft edges, stretches the contrast
+ * (the paper's noise to 0, the digit's 95th percentile to 1), averages a
+ * large crop down, widens thin strokes and normalises by MNIST's rules.
+ * Pixels of @other (n_other, sorted by row: the page's other ink, e.g. a
+ * touching neighbour or a ruled line) that are not in @ink, and the paper
+ * around them, are left out.  Either may be NULL when empty. */
+gboolean dg_preprocess_runs (const DgContrast *contrast, const DgRun *ink, int n_ink,
+                             const DgRun *other, int n_other, float out[DG_IMAGE_PIXELS],
+                             GError **error);
+
 /* The threshold t that best splits @histogram (256 bins) into two classes,
  * [0, t] and [t + 1, 255], by Otsu's between-class variance.  When several
  * t tie (an empty gap between the classes), the middle of the run of ties.

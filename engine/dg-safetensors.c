@@ -216,6 +216,10 @@ parse_entry (const char *name, JsonNode *node, gsize data_len, Entry *entry, GEr
   if (*name == '\0')
     return fail (error, DG_SAFETENSORS_ERROR_HEADER,
                  "weights header has a tensor with an empty name");
+  /* As for metadata: a JSON escape may spell invalid UTF-8. */
+  if (!g_utf8_validate (name, -1, NULL))
+    return fail (error, DG_SAFETENSORS_ERROR_HEADER,
+                 "weights header has a tensor whose name is not valid UTF-8");
   if (!JSON_NODE_HOLDS_OBJECT (node))
     return fail (error, DG_SAFETENSORS_ERROR_HEADER,
                  "tensor “%s”: its weights header entry is not a JSON object", name);
@@ -335,9 +339,17 @@ parse_metadata (JsonNode *node, GHashTable *metadata, GError **error)
   for (GList *l = keys; l != NULL; l = l->next)
     {
       JsonNode *value = json_object_get_member (object, l->data);
+      /* The header is UTF-8, but JSON escapes may still spell a lone
+       * surrogate ("\ud800"), which json-glib passes on as invalid UTF-8. */
+      if (!g_utf8_validate (l->data, -1, NULL))
+        return fail (error, DG_SAFETENSORS_ERROR_HEADER,
+                     "weights header: a metadata key is not valid UTF-8");
       if (!node_is_string (value))
         return fail (error, DG_SAFETENSORS_ERROR_HEADER,
                      "weights header: metadata “%s” is not a string", (char *) l->data);
+      if (!g_utf8_validate (json_node_get_string (value), -1, NULL))
+        return fail (error, DG_SAFETENSORS_ERROR_HEADER,
+                     "weights header: metadata “%s” is not valid UTF-8", (char *) l->data);
       g_hash_table_replace (metadata, g_strdup (l->data), g_strdup (json_node_get_string (value)));
     }
   return TRUE;
@@ -417,14 +429,20 @@ parse_file (const guint8 *bytes, gsize length, DgTensorFile *file, GError **erro
   gboolean parsed = json_parser_load_from_data (parser, header, (gssize) header_len, &json_error);
   g_autofree char *duplicate = scan.duplicate;
   if (!parsed)
-    return fail (error, DG_SAFETENSORS_ERROR_HEADER, "weights header is not valid JSON: %s",
-                 json_error->message);
+    {
+      /* json-glib quotes the offending bytes, valid UTF-8 or not. */
+      g_autofree char *reason = g_utf8_make_valid (json_error->message, -1);
+      return fail (error, DG_SAFETENSORS_ERROR_HEADER, "weights header is not valid JSON: %s",
+                   reason);
+    }
   JsonNode *root = json_parser_get_root (parser);
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     return fail (error, DG_SAFETENSORS_ERROR_HEADER, "weights header is not a JSON object");
   if (duplicate != NULL)
-    return fail (error, DG_SAFETENSORS_ERROR_HEADER, "weights header names “%s” twice",
-                 duplicate);
+    {
+      g_autofree char *shown = g_utf8_make_valid (duplicate, -1);
+      return fail (error, DG_SAFETENSORS_ERROR_HEADER, "weights header names “%s” twice", shown);
+    }
 
   JsonObject *object = json_node_get_object (root);
   JsonNode *metadata = json_object_get_member (object, METADATA_KEY);

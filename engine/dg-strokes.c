@@ -126,7 +126,9 @@ dg_drawing_parse (const char *json, gsize length, GError **error)
     }
   if (!json_parser_load_from_data (parser, json, (gssize) length, &parse_error))
     {
-      fail (error, DG_STROKES_ERROR_SYNTAX, "stroke file is not valid JSON: %s", parse_error->message);
+      /* json-glib quotes the offending bytes, valid UTF-8 or not. */
+      g_autofree char *reason = g_utf8_make_valid (parse_error->message, -1);
+      fail (error, DG_STROKES_ERROR_SYNTAX, "stroke file is not valid JSON: %s", reason);
       g_error_free (parse_error);
       return NULL;
     }

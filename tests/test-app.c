@@ -293,7 +293,8 @@ static char *
 artifact_path (const char *name)
 {
   const char *dir = g_getenv ("DIGITS_TEST_ARTIFACTS");
-  g_autofree char *fallback = g_build_filename (g_get_current_dir (), "test-artifacts", NULL);
+  g_autofree char *cwd = g_get_current_dir ();
+  g_autofree char *fallback = g_build_filename (cwd, "test-artifacts", NULL);
 
   g_mkdir_with_parents (dir != NULL ? dir : fallback, 0755);
   return g_build_filename (dir != NULL ? dir : fallback, name, NULL);

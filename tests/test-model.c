@@ -83,6 +83,16 @@ test_arch_errors (void)
     { "dropout1.5,dense10", "malformed layer" },
     { "", "must end with dense10" },
     { "conv8k3,,dense10", "unknown layer “”" },
+    /* Limits on what a weights file may ask for, checked before allocating. */
+    { "conv4097k3,dense10", "malformed layer" },
+    { "dense65537,dense10", "malformed layer" },
+    { "dense99999999999999999999,dense10", "malformed layer" },
+    { "dense65536,dense65536,dense10", "over 64 million parameters" },
+    { "relu,relu,relu,relu,relu,relu,relu,relu,relu,relu,relu,relu,relu,relu,relu,relu,"
+      "relu,relu,relu,relu,relu,relu,relu,relu,relu,relu,relu,relu,relu,relu,relu,relu,"
+      "relu,relu,relu,relu,relu,relu,relu,relu,relu,relu,relu,relu,relu,relu,relu,relu,"
+      "relu,relu,relu,relu,relu,relu,relu,relu,relu,relu,relu,relu,relu,relu,relu,relu,dense10",
+      "more than 64 layers" },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
@@ -340,7 +350,7 @@ static GBytes *
 weights_bytes (const char *arch, void (*mutate) (DgTensorFile *file))
 {
   g_autoptr (DgModel) model = make_model (arch, 5);
-  g_autoptr (DgTensorFile) file = dg_tensor_file_new ();
+  g_autoptr (DgTensorFile) file = NULL;
   g_autofree char *dir = g_dir_make_tmp ("digits-test-XXXXXX", NULL);
   g_autofree char *path = g_build_filename (dir, "m.safetensors", NULL);
   g_autoptr (GError) error = NULL;

@@ -51,6 +51,9 @@ assert_load_fails (GBytes *bytes, int code, const char *tensor, const char *deta
   g_assert_null (file);
   g_assert_error (error, DG_SAFETENSORS_ERROR, code);
   g_test_message ("error: %s", error->message);
+  /* Messages reach the window's labels, which take only UTF-8. */
+  if (!g_utf8_validate (error->message, -1, NULL))
+    g_test_fail_printf ("error message is not valid UTF-8");
   if (tensor != NULL && strstr (error->message, tensor) == NULL)
     g_test_fail_printf ("error “%s” does not name tensor “%s”", error->message, tensor);
   if (strstr (error->message, detail) == NULL)
@@ -161,6 +164,16 @@ static const MalformedCase malformed_cases[] = {
     DG_SAFETENSORS_ERROR_HEADER, "fc.bias", "twice" },
   { "name/empty", "{'': {" F32 "'shape': [1], 'data_offsets': [0, 4]}}", 4,
     DG_SAFETENSORS_ERROR_HEADER, NULL, "empty name" },
+  /* The header is valid UTF-8, but a JSON escape can still spell a lone
+   * surrogate, which json-glib decodes to invalid UTF-8 (found by fuzzing). */
+  { "utf8/metadata-value", "{'__metadata__': {'arch': 'dense10\\ud800x'}}", 0,
+    DG_SAFETENSORS_ERROR_HEADER, NULL, "metadata “arch” is not valid UTF-8" },
+  { "utf8/metadata-key", "{'__metadata__': {'\\udfffk': 'x'}}", 0,
+    DG_SAFETENSORS_ERROR_HEADER, NULL, "metadata key is not valid UTF-8" },
+  { "utf8/name", "{'fc\\ud800x': {" F32 "'shape': [1], 'data_offsets': [0, 4]}}", 4,
+    DG_SAFETENSORS_ERROR_HEADER, NULL, "name is not valid UTF-8" },
+  { "utf8/bad-escape-quoted", "{'__metadat\\20000'arch': 1}", 0, DG_SAFETENSORS_ERROR_HEADER,
+    NULL, "not valid JSON" },
 };
 
 static void

@@ -1,7 +1,9 @@
 /* test-strokes.c: the stroke-file parser, on good and hostile files. */
 #include "dg-strokes.h"
 
+#include <glib/gstdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static void
 test_valid (void)
@@ -84,6 +86,51 @@ test_limits (void)
   g_autoptr (DgDrawing) d2 = dg_drawing_parse (many_points->str, many_points->len, &e2);
   g_assert_error (e2, DG_STROKES_ERROR, DG_STROKES_ERROR_LIMIT);
   g_assert_null (d2);
+
+  /* One fewer of each is allowed: the limits are the numbers in the header. */
+  g_string_truncate (many_strokes, many_strokes->len - 2 - 3);
+  g_string_append (many_strokes, "]}");
+  g_autoptr (DgDrawing) d3 = dg_drawing_parse (many_strokes->str, many_strokes->len, NULL);
+  g_assert_nonnull (d3);
+  g_assert_cmpuint (d3->strokes->len, ==, DG_MAX_STROKES);
+  g_string_truncate (many_points, many_points->len - 3 - 6);
+  g_string_append (many_points, "]]}");
+  g_autoptr (DgDrawing) d4 = dg_drawing_parse (many_points->str, many_points->len, NULL);
+  g_assert_nonnull (d4);
+  g_assert_cmpuint (d4->points->len, ==, DG_MAX_POINTS);
+}
+
+/* A file over the byte limit (64 MB) is refused from its size, unread: the
+ * test file is sparse, so it costs no disk and no time. */
+static void
+test_file_too_large (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("test-strokes-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_autofree char *path = g_build_filename (dir, "huge.json", NULL);
+
+  g_assert_true (g_file_set_contents (path, "{\"width\": 10, ", -1, NULL));
+  g_assert_cmpint (truncate (path, 64 * 1024 * 1024 + 1), ==, 0);
+  gint64 start = g_get_monotonic_time ();
+  g_autoptr (DgDrawing) drawing = dg_drawing_load (path, &error);
+  g_assert_cmpint (g_get_monotonic_time () - start, <, G_USEC_PER_SEC / 4);
+  g_assert_null (drawing);
+  g_assert_error (error, DG_STROKES_ERROR, DG_STROKES_ERROR_LIMIT);
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
+/* No bytes at all, even without a buffer, is a syntax error (found by
+ * replaying the fuzz corpus: json-glib refused the NULL buffer). */
+static void
+test_no_data (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DgDrawing) drawing = dg_drawing_parse (NULL, 0, &error);
+
+  g_assert_null (drawing);
+  g_assert_error (error, DG_STROKES_ERROR, DG_STROKES_ERROR_SYNTAX);
 }
 
 int
@@ -93,5 +140,7 @@ main (int argc, char **argv)
   g_test_add_func ("/strokes/valid", test_valid);
   g_test_add_func ("/strokes/errors", test_errors);
   g_test_add_func ("/strokes/limits", test_limits);
+  g_test_add_func ("/strokes/limits/file-size", test_file_too_large);
+  g_test_add_func ("/strokes/no-data", test_no_data);
   return g_test_run ();
 }

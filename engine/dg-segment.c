@@ -1,0 +1,1772 @@
+/* dg-segment.c: a page or field image -> its digits, in reading order.
+ *
+ * Sizes are measured in two units found on the page itself: the stroke
+ * width s (the ink's area over half its perimeter) and, once the pieces of
+ * ink are known, the digit height H (a robust median of their heights).
+ * Every tolerance below is a multiple of one of them, so a field scanned at
+ * 100 dpi reads like a cheque at 600.
+ *
+ * Choosing a reading.  Each line of text is a row of "atoms" (connected
+ * components, left to right).  A candidate digit is one atom, two or three
+ * neighbouring atoms merged, or a slice of one atom between two cuts; each
+ * is normalised and classified, all in one batch (two when cuts are needed),
+ * and scored
+ *
+ *   log p(top class) - shape penalties (too short, too tall, too wide for one digit)
+ *
+ * An atom may also be left out as a mark, at a cost growing with its ink.
+ * A dynamic programme over the atoms (and, inside one atom, over its cuts)
+ * picks the reading with the best total: touching digits are cut where both
+ * halves read well, a 5's detached bar is merged because the merged 5 reads
+ * better than a 5 without its bar plus a stray dash, and a comma costs less
+ * to leave out than any digit it could be forced into.
+ */
+#include "dg-segment.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Rules (ruled lines, box borders), in stroke widths s. */
+#define RULE_THIN 1.6        /* a rule's runs are at most 1.6 s + 1 pixels thick */
+#define RULE_LENGTH 30.0     /* and it spans at least 30 s (a digit is 7 .. 12 s tall) */
+#define RULE_FIELD_LENGTH 12.0 /* or, horizontal, 12 s and half the image's width */
+#define RULE_PIECE 3.0       /* a piece of a rule beyond a digit on it: 3 s long, on its line */
+#define RULE_BRIDGE 15.0     /* bridging up to 15 s of ink: digits sitting on it */
+#define RULE_DRIFT 0.2       /* drifting across at most 1 in 5 (a turned scan) */
+#define RULE_BOX_SIDE 4.0    /* a box's side, between two rules, spans at least 4 s */
+
+/* Pieces of ink, in stroke widths s and digit heights H. */
+#define SPECK_AREA 0.5       /* components under 0.5 s^2 pixels (and 4) are noise */
+#define LINE_GAP 3.0         /* digits further apart than 3 H start a new field */
+#define MERGE_GAP 0.15       /* atoms this close (H) may be pieces of one digit */
+#define MERGE_WIDTH 1.25     /* ... when together they are at most this wide (H) */
+#define MERGE_SHORT 0.6      /* ... when one is under 0.6 H tall, */
+#define MERGE_OVERLAP 0.3    /* or they overlap by 30% of the narrower's width */
+#define MERGE_DOUBT 0.95     /* merely close pieces merge only when one reads below this */
+#define MAX_MERGE 3          /* atoms merged into one digit at most */
+#define MAX_CUTS 16          /* cut candidates per atom, */
+#define CUTS_PER_H 8.0       /* 8 per digit height of its width */
+#define GRID_SPACING 0.1     /* candidates every 0.1 H, besides the profile's minima */
+#define CUT_REACH 0.2        /* a cut strays at most 0.2 H from its column */
+#define SPLIT_WIDTH 0.8      /* atoms this wide (H) are tried as several digits, */
+#define SPLIT_UNSURE_WIDTH 0.4 /* and those this wide when the network is unsure */
+#define SPLIT_UNSURE 0.95
+#define SLICE_AREA 0.25     /* and holds a quarter of a digit's ink at least (a 1 holds half) */
+#define SLICE_HEIGHT 0.7     /* a slice of touching digits is a whole digit: this tall (H) */
+
+/* Scores (natural log units). */
+#define SHORT_PENALTY 10.0   /* per H of height under 0.55 H */
+#define TALL_PENALTY 8.0     /* per H of height over 1.3 H */
+#define EDGE_TALL 1.15       /* at either end of a line, taller than this (H) */
+#define EDGE_TALL_PENALTY 12.0 /* costs this per H (a "$" whose bar stands out), */
+#define EDGE_STICK 0.04      /* and standing out of the line's band on both sides */
+#define EDGE_STICK_PENALTY 25.0 /* this per H */
+#define EDGE_DROP_AREA 1.2   /* and leaving an atom out there costs 0.3 + 1.2 x its area */
+#define WIDE 1.1             /* a digit wider than this (H) is probably two, */
+#define WIDE_ALONE 1.35      /* (one alone on its line: this) */
+#define WIDE_PENALTY 5.0     /* at this cost per H, */
+#define VERY_WIDE_PENALTY 12.0 /* and more 0.2 H beyond */
+#define CUT_BONUS 0.15       /* a cut through an atom earns this (one more digit read), */
+#define CUT_INK 0.5          /* less this per stroke width of ink it crosses: two digits
+                              * touching meet at a point, a 0 cut in two is crossed twice */
+#define DROP_BASE 0.3        /* leaving an atom out costs 0.3 + 2.7 x its area */
+#define DROP_AREA 2.7        /* relative to a digit's, capped at 1 */
+
+/* ------------------------------------------------------------------------ */
+/* Runs and union-find                                                       */
+
+/* A run of ink joined into components: pixels [x0, x1) of row y. */
+typedef struct
+{
+  int y, x0, x1;
+  int parent;
+} Node;
+
+static int
+node_root (Node *nodes, int i)
+{
+  while (nodes[i].parent != i)
+    {
+      nodes[i].parent = nodes[nodes[i].parent].parent;
+      i = nodes[i].parent;
+    }
+  return i;
+}
+
+static void
+node_union (Node *nodes, int a, int b)
+{
+  a = node_root (nodes, a);
+  b = node_root (nodes, b);
+  if (a < b)
+    nodes[b].parent = a;
+  else if (b < a)
+    nodes[a].parent = b;
+}
+
+/* The first pixel at or after @x that is not paper (0). */
+static inline int
+skip_paper (const guint8 *row, int x, int width)
+{
+  while (x + 8 <= width)
+    {
+      guint64 word;
+      memcpy (&word, row + x, 8);
+      if (word != 0)
+        break;
+      x += 8;
+    }
+  while (x < width && row[x] == 0)
+    x++;
+  return x;
+}
+
+/* Appends to @runs (DgRun) the runs of row @y whose pixels
+ * are @value, or any ink when @value is 0. */
+static void
+row_runs (const guint8 *row, int y, int width, guint8 value, GArray *runs)
+{
+  int x = 0;
+  while ((x = skip_paper (row, x, width)) < width)
+    {
+      if (value != 0 && row[x] != value)
+        {
+          x++;
+          continue;
+        }
+      int x0 = x;
+      if (value != 0)
+        while (x < width && row[x] == value)
+          x++;
+      else
+        while (x < width && row[x] != 0)
+          x++;
+      DgRun run = { y, x0, x };
+      g_array_append_val (runs, run);
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* The ink mask                                                              */
+
+double
+dg_mask_stroke_width (const guint8 *mask, int width, int height)
+{
+  g_return_val_if_fail (mask != NULL && width > 0 && height > 0, 0.0);
+
+  /* Area over half the perimeter; edges counted between unlike neighbours
+   * and at the image's border. */
+  guint64 area = 0, edges = 0;
+  gboolean below_inked = height > 0 && skip_paper (mask, 0, width) < width;
+  for (int y = 0; y < height; y++)
+    {
+      const guint8 *row = mask + (gsize) y * width;
+      const guint8 *below = y + 1 < height ? row + width : NULL;
+      /* Most rows of a page are blank, as are their edges with the next. */
+      gboolean inked = below_inked;
+      below_inked = below != NULL && skip_paper (below, 0, width) < width;
+      if (!inked && !below_inked)
+        continue;
+      guint32 row_area = 0, row_edges = 0;
+      for (int x = 0; x < width; x++)
+        row_area += row[x] != 0;
+      for (int x = 0; x + 1 < width; x++)
+        row_edges += (row[x] != 0) != (row[x + 1] != 0);
+      if (below != NULL)
+        for (int x = 0; x < width; x++)
+          row_edges += (row[x] != 0) != (below[x] != 0);
+      row_edges += (row[0] != 0) + (row[width - 1] != 0);
+      if (y == 0)
+        row_edges += row_area;
+      if (below == NULL)
+        row_edges += row_area;
+      area += row_area;
+      edges += row_edges;
+    }
+  return edges > 0 ? 2.0 * area / edges : 0.0;
+}
+
+/* dst (width, height) = src (height, width) transposed, in cache-sized
+ * tiles; @dst starts zeroed, and tiles without ink (most of a page) are
+ * skipped. */
+static void
+transpose (const guint8 *src, int width, int height, guint8 *dst)
+{
+  enum { TILE = 64 };
+  for (int y0 = 0; y0 < height; y0 += TILE)
+    for (int x0 = 0; x0 < width; x0 += TILE)
+      {
+        int y1 = MIN (height, y0 + TILE), x1 = MIN (width, x0 + TILE);
+        gboolean any = FALSE;
+        for (int y = y0; y < y1 && !any; y++)
+          any = skip_paper (src + (gsize) y * width, x0, x1) < x1;
+        if (!any)
+          continue;
+        for (int x = x0; x < x1; x++)
+          for (int y = y0; y < y1; y++)
+            dst[(gsize) x * height + y] = src[(gsize) y * width + x];
+      }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Rules                                                                     */
+
+typedef struct
+{
+  int y0, y1, x0, x1; /* extent, inclusive */
+  int rows;           /* rows holding one of its runs */
+  int nodes;          /* its runs */
+  int last_y;
+} Extent;
+
+/* Is there a removed rule pixel (2) in rows [y0, y1], columns [x0, x1]? */
+static gboolean
+rule_near (const guint8 *mask, int width, int height, int x0, int x1, int y0, int y1)
+{
+  x0 = MAX (x0, 0);
+  x1 = MIN (x1, width - 1);
+  y0 = MAX (y0, 0);
+  y1 = MIN (y1, height - 1);
+  for (int y = y0; y <= y1; y++)
+    for (int x = x0; x <= x1; x++)
+      if (mask[(gsize) y * width + x] == 2)
+        return TRUE;
+  return FALSE;
+}
+
+/* A rule's line: a run at row y (along it) centred on c (across) is on it
+ * when |c - (a + b y)| is at most half its thickness and a pixel, or, before
+ * the thickness is known, half a thin run. */
+typedef struct
+{
+  double a, b;      /* pixels, pixels per pixel */
+  double thickness; /* pixels; 0 until measured */
+} RuleFit;
+
+/* One run of a rule's chain: its chain (root), stretch along the rule and
+ * centre across it, for the robust fit. */
+typedef struct
+{
+  int root, bin;
+  double c;
+} RuleSample;
+
+static gint
+compare_rule_samples (gconstpointer a, gconstpointer b)
+{
+  const RuleSample *p = a, *q = b;
+  if (p->root != q->root)
+    return (p->root > q->root) - (p->root < q->root);
+  if (p->bin != q->bin)
+    return (p->bin > q->bin) - (p->bin < q->bin);
+  return (p->c > q->c) - (p->c < q->c);
+}
+
+static int compare_doubles (const void *a, const void *b);
+
+static gboolean
+on_rule_line (const RuleFit *fit, double y, double c, int thin)
+{
+  double tolerance = fit->thickness > 0.0 ? 0.5 * fit->thickness + 1.5 : 0.5 * thin + 1.0;
+  return fabs (c - (fit->a + fit->b * y)) <= tolerance;
+}
+
+/* Can a rule run from row @from to row @to in column @x?  Across a gap of
+ * two rows of paper (a noisy scan), or across ink of any depth (a digit's
+ * stroke crossing it), but not across more paper: two digits' tops in a
+ * row are not a rule. */
+static gboolean
+ink_between (const guint8 *mask, int width, int x, int from, int to)
+{
+  if (to - from <= 3)
+    return TRUE;
+  for (int y = from + 1; y < to; y++)
+    if (mask[(gsize) y * width + x] == 0)
+      return FALSE;
+  return TRUE;
+}
+
+/* Rules running down the columns of @mask (height rows of width): chains of
+ * thin row runs of 1s, each joined to a thin run overlapping it (or its
+ * neighbouring column) at most @gap rows above, so that a digit's stroke
+ * crossing the rule (where the run is thick) does not break the chain.
+ * Their pixels become 2.  With @box_sides, shorter chains whose two ends meet
+ * rules already marked count too.  Boxes go to @rules.  When @mask is the
+ * page transposed, @transposed is the page (width rows of height): rules are
+ * marked there too, and their boxes transposed back. */
+static int
+mark_rules (guint8 *mask, int width, int height, double s, gboolean box_sides,
+            guint8 *transposed, GArray *rules)
+{
+  int thin = (int) (RULE_THIN * s) + 1;
+  int gap = (int) (RULE_BRIDGE * s);
+  int length = MAX (12, (int) ceil (RULE_LENGTH * s));
+  int side_length = MAX (8, (int) ceil (RULE_BOX_SIDE * s));
+  GArray *runs = g_array_new (FALSE, FALSE, sizeof (DgRun));
+  GArray *node_array = g_array_new (FALSE, FALSE, sizeof (Node));
+  int *last_row = g_new (int, width), *last_node = g_new (int, width);
+  int found = 0;
+
+  for (int x = 0; x < width; x++)
+    last_row[x] = G_MININT / 2;
+  for (int y = 0; y < height; y++)
+    {
+      g_array_set_size (runs, 0);
+      row_runs (mask + (gsize) y * width, y, width, 1, runs);
+      for (guint r = 0; r < runs->len; r++)
+        {
+          DgRun run = g_array_index (runs, DgRun, r);
+          if (run.x1 - run.x0 > thin)
+            continue;
+          int id = node_array->len;
+          Node node = { run.y, run.x0, run.x1, id };
+          g_array_append_val (node_array, node);
+          Node *nodes = (Node *) node_array->data;
+          for (int x = MAX (0, run.x0 - 1); x <= MIN (width - 1, run.x1); x++)
+            if (last_row[x] < y && last_row[x] >= y - gap - 1
+                && ink_between (mask, width, x, last_row[x], y))
+              node_union (nodes, id, last_node[x]);
+          for (int x = run.x0; x < run.x1; x++)
+            {
+              last_row[x] = y;
+              last_node[x] = id;
+            }
+        }
+    }
+  g_free (last_row);
+  g_free (last_node);
+  g_array_free (runs, TRUE);
+
+  Node *nodes = (Node *) node_array->data;
+  int n = node_array->len;
+  Extent *ext = g_new (Extent, MAX (n, 1));
+  gboolean *is_rule = g_new0 (gboolean, MAX (n, 1));
+  for (int i = 0; i < n; i++)
+    ext[i] = (Extent) { G_MAXINT, -1, G_MAXINT, -1, 0, 0, -1 };
+  for (int i = 0; i < n; i++)
+    {
+      Extent *e = &ext[node_root (nodes, i)];
+      e->y0 = MIN (e->y0, nodes[i].y);
+      e->y1 = MAX (e->y1, nodes[i].y);
+      e->x0 = MIN (e->x0, nodes[i].x0);
+      e->x1 = MAX (e->x1, nodes[i].x1 - 1);
+      if (e->last_y != nodes[i].y)
+        e->rows++;
+      e->nodes++;
+      e->last_y = nodes[i].y;
+    }
+  for (int i = 0; i < n; i++)
+    {
+      if (nodes[i].parent != i)
+        continue;
+      const Extent *e = &ext[i];
+      int along = e->y1 - e->y0 + 1, across = e->x1 - e->x0 + 1;
+      if (across > RULE_DRIFT * along + thin || 2 * e->rows < along)
+        continue;
+      if (along >= length)
+        is_rule[i] = TRUE;
+      else if (!box_sides && along >= RULE_FIELD_LENGTH * s && 2 * along >= height)
+        is_rule[i] = TRUE; /* across half a small field: its top or bottom */
+      else if (box_sides && along >= side_length)
+        is_rule[i] = (e->y0 <= 1
+                      || rule_near (mask, width, height, e->x0 - thin, e->x1 + thin,
+                                    e->y0 - thin - 1, e->y0 + thin + 1))
+                     && (e->y1 >= height - 2
+                         || rule_near (mask, width, height, e->x0 - thin, e->x1 + thin,
+                                       e->y1 - thin - 1, e->y1 + thin + 1));
+      if (is_rule[i])
+        {
+          found++;
+          if (rules != NULL)
+            {
+              DgBox box = transposed ? (DgBox) { e->y0, e->x0, along, across }
+                                     : (DgBox) { e->x0, e->y0, across, along };
+              g_array_append_val (rules, box);
+            }
+        }
+    }
+  /* Each rule's line, c = a + b y (c: a run's centre across it), fitted
+   * robustly: the chain holds the strokes of digits touching the rule too.
+   * The median centre in each stretch of 2 thin runs along the rule, then
+   * Theil and Sen's line through those (the median of the slopes between
+   * them); its thickness is the mean length of the runs on that line. */
+  RuleFit *fit = g_new0 (RuleFit, MAX (n, 1));
+  GArray *samples = g_array_new (FALSE, FALSE, sizeof (RuleSample));
+  int bin = 2 * thin;
+  for (int i = 0; i < n; i++)
+    {
+      int root = node_root (nodes, i);
+      if (!is_rule[root])
+        continue;
+      RuleSample sample = { root, nodes[i].y / bin, 0.5 * (nodes[i].x0 + nodes[i].x1 - 1) };
+      g_array_append_val (samples, sample);
+    }
+  g_array_sort (samples, compare_rule_samples);
+  const RuleSample *sam = (const RuleSample *) samples->data;
+  GArray *ys = g_array_new (FALSE, FALSE, sizeof (double));
+  GArray *cs = g_array_new (FALSE, FALSE, sizeof (double));
+  GArray *slopes = g_array_new (FALSE, FALSE, sizeof (double));
+  for (guint start = 0, end; start < samples->len; start = end)
+    {
+      int root = sam[start].root;
+      g_array_set_size (ys, 0);
+      g_array_set_size (cs, 0);
+      for (end = start; end < samples->len && sam[end].root == root;)
+        {
+          guint bin_end = end;
+          while (bin_end < samples->len && sam[bin_end].root == root && sam[bin_end].bin == sam[end].bin)
+            bin_end++;
+          double y = (sam[end].bin + 0.5) * bin, c = sam[(end + bin_end) / 2].c;
+          g_array_append_val (ys, y);
+          g_array_append_val (cs, c);
+          end = bin_end;
+        }
+      const double *y = (const double *) ys->data, *c = (const double *) cs->data;
+      g_array_set_size (slopes, 0);
+      for (guint p = 0; p < ys->len; p++)
+        for (guint q = p + 1; q < ys->len; q++)
+          {
+            double slope = (c[q] - c[p]) / (y[q] - y[p]);
+            g_array_append_val (slopes, slope);
+          }
+      g_array_sort (slopes, compare_doubles);
+      fit[root].b = slopes->len > 0 ? g_array_index (slopes, double, slopes->len / 2) : 0.0;
+      g_array_set_size (slopes, 0);
+      for (guint p = 0; p < ys->len; p++)
+        {
+          double intercept = c[p] - fit[root].b * y[p];
+          g_array_append_val (slopes, intercept);
+        }
+      g_array_sort (slopes, compare_doubles);
+      fit[root].a = g_array_index (slopes, double, slopes->len / 2);
+    }
+  g_array_free (ys, TRUE);
+  g_array_free (cs, TRUE);
+  g_array_free (slopes, TRUE);
+  g_array_free (samples, TRUE);
+  double *run_sum = g_new0 (double, 2 * (gsize) MAX (n, 1)); /* per root: runs, their length */
+  for (int i = 0; i < n; i++)
+    {
+      int root = node_root (nodes, i);
+      if (is_rule[root] && on_rule_line (&fit[root], nodes[i].y, 0.5 * (nodes[i].x0 + nodes[i].x1 - 1), thin))
+        {
+          run_sum[2 * root] += 1;
+          run_sum[2 * root + 1] += nodes[i].x1 - nodes[i].x0;
+        }
+    }
+  for (int r = 0; r < n; r++)
+    if (is_rule[r] && run_sum[2 * r] > 0)
+      fit[r].thickness = run_sum[2 * r + 1] / run_sum[2 * r];
+  g_free (run_sum);
+
+  /* Where a digit sits on a rule for longer than a bridge, the rule's end
+   * beyond it is a chain of its own, too short to count: chains lying on a
+   * rule's line belong to it. */
+  int *line_of = g_new (int, MAX (n, 1)); /* per root: the rule whose line it is on */
+  for (int r = 0; r < n; r++)
+    line_of[r] = is_rule[r] ? r : -1;
+  int *off = g_new0 (int, MAX (n, 1));
+  for (int l = 0; l < n; l++)
+    {
+      if (!is_rule[l] || line_of[l] != l || nodes[l].parent != l)
+        continue;
+      memset (off, 0, sizeof (int) * n);
+      for (int i = 0; i < n; i++)
+        {
+          int root = node_root (nodes, i);
+          double c = 0.5 * (nodes[i].x0 + nodes[i].x1 - 1);
+          if (line_of[root] < 0 && !on_rule_line (&fit[l], nodes[i].y, c, thin))
+            off[root]++;
+        }
+      for (int i = 0; i < n; i++)
+        if (nodes[i].parent == i && line_of[i] < 0 && off[i] == 0
+            && ext[i].y1 - ext[i].y0 + 1 >= RULE_PIECE * s)
+          line_of[i] = l;
+    }
+  g_free (off);
+
+  /* Out with the runs on the line and no thicker than the rule: where a
+   * digit's stroke lies along it or leaves it, the stroke stays. */
+  for (int i = 0; i < n; i++)
+    {
+      int l = line_of[node_root (nodes, i)];
+      double c = 0.5 * (nodes[i].x0 + nodes[i].x1 - 1);
+      if (l < 0 || !on_rule_line (&fit[l], nodes[i].y, c, thin)
+          || nodes[i].x1 - nodes[i].x0 > 1.3 * fit[l].thickness + 1.0)
+        continue;
+      memset (mask + (gsize) nodes[i].y * width + nodes[i].x0, 2, nodes[i].x1 - nodes[i].x0);
+      /* The same pixels in the page itself, row x, column y. */
+      for (int x = nodes[i].x0; transposed != NULL && x < nodes[i].x1; x++)
+        transposed[(gsize) x * height + nodes[i].y] = 2;
+    }
+  g_free (line_of);
+  g_free (fit);
+  g_free (is_rule);
+  g_free (ext);
+  g_array_free (node_array, TRUE);
+  return found;
+}
+
+int
+dg_remove_rules (guint8 *mask, int width, int height, double stroke_width, GArray *rules)
+{
+  g_return_val_if_fail (mask != NULL && width > 0 && height > 0, 0);
+
+  double s = MAX (stroke_width, 1.0);
+  /* Horizontal rules first, found as vertical ones in the transposed mask;
+   * then vertical ones, the sides of boxes among them. */
+  guint8 *turned = g_new0 (guint8, (gsize) width * height);
+  transpose (mask, width, height, turned);
+  int found = mark_rules (turned, height, width, s, FALSE, mask, rules);
+  g_free (turned);
+  found += mark_rules (mask, width, height, s, TRUE, NULL, rules);
+  return found;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Components                                                                */
+
+typedef struct
+{
+  int x0, y0, x1, y1; /* inclusive, image pixels */
+  gint64 area;        /* pixels */
+  int first, n_runs;  /* its runs: Page.comp_runs[first .. first + n_runs - 1], by row */
+} Component;
+
+/* Everything measured on the page once. */
+typedef struct
+{
+  const DgContrast *contrast;
+  double s;                /* stroke width, pixels */
+  double digit_height;     /* H, pixels */
+  GArray *all_runs;        /* DgRun: all ink, rules included, by row */
+  GArray *components;      /* Component */
+  DgRun *comp_runs;        /* every component's runs, grouped by component */
+  GArray *marks;           /* DgMark */
+  guint8 *mask;            /* (height, width) 1 = ink, 2 = a rule's ink, 0 = paper */
+  int n_rules;
+} Page;
+
+static DgBox
+component_box (const Component *c)
+{
+  return (DgBox) { c->x0, c->y0, c->x1 - c->x0 + 1, c->y1 - c->y0 + 1 };
+}
+
+/* Joins the runs of 1s in @mask into 8-connected components, dropping specks. */
+static void
+find_components (Page *page, const guint8 *mask, int width, int height)
+{
+  GArray *node_array = g_array_new (FALSE, FALSE, sizeof (Node));
+  GArray *runs = g_array_new (FALSE, FALSE, sizeof (DgRun));
+  int prev_start = 0, prev_end = 0;
+
+  for (int y = 0; y < height; y++)
+    {
+      const guint8 *row = mask + (gsize) y * width;
+      g_array_set_size (runs, 0);
+      guint before = page->all_runs->len;
+      row_runs (row, y, width, 0, page->all_runs);
+      if (page->all_runs->len > before)
+        row_runs (row, y, width, 1, runs);
+      int start = node_array->len;
+      for (guint r = 0; r < runs->len; r++)
+        {
+          DgRun run = g_array_index (runs, DgRun, r);
+          Node node = { run.y, run.x0, run.x1, (int) node_array->len };
+          g_array_append_val (node_array, node);
+        }
+      int end = node_array->len;
+      Node *nodes = (Node *) node_array->data;
+      int i = prev_start, j = start;
+      while (i < prev_end && j < end)
+        {
+          if (nodes[i].x1 < nodes[j].x0)
+            i++;
+          else if (nodes[j].x1 < nodes[i].x0)
+            j++;
+          else
+            {
+              node_union (nodes, i, j);
+              if (nodes[i].x1 < nodes[j].x1)
+                i++;
+              else
+                j++;
+            }
+        }
+      prev_start = start;
+      prev_end = end;
+    }
+  g_array_free (runs, TRUE);
+
+  Node *nodes = (Node *) node_array->data;
+  int n = node_array->len;
+  int *comp_of = g_new (int, MAX (n, 1));
+  Component *stats = g_new (Component, MAX (n, 1));
+  for (int i = 0; i < n; i++)
+    {
+      int root = node_root (nodes, i);
+      Component *c = &stats[root];
+      if (root == i)
+        *c = (Component) { G_MAXINT, G_MAXINT, -1, -1, 0, 0, 0 };
+      c->x0 = MIN (c->x0, nodes[i].x0);
+      c->x1 = MAX (c->x1, nodes[i].x1 - 1);
+      c->y0 = MIN (c->y0, nodes[i].y);
+      c->y1 = MAX (c->y1, nodes[i].y);
+      c->area += nodes[i].x1 - nodes[i].x0;
+      c->n_runs++;
+    }
+
+  gint64 min_area = MAX (4, (gint64) (SPECK_AREA * page->s * page->s));
+  int total = 0;
+  for (int i = 0; i < n; i++)
+    {
+      comp_of[i] = -1;
+      if (nodes[i].parent == i && stats[i].area >= min_area)
+        {
+          comp_of[i] = page->components->len;
+          stats[i].first = total;
+          total += stats[i].n_runs;
+          stats[i].n_runs = 0;
+          g_array_append_val (page->components, stats[i]);
+        }
+    }
+  page->comp_runs = g_new (DgRun, MAX (total, 1));
+  Component *comps = (Component *) page->components->data;
+  for (int i = 0; i < n; i++)
+    {
+      int c = comp_of[node_root (nodes, i)];
+      if (c < 0)
+        continue;
+      page->comp_runs[comps[c].first + comps[c].n_runs++]
+          = (DgRun) { nodes[i].y, nodes[i].x0, nodes[i].x1 };
+    }
+  g_free (stats);
+  g_free (comp_of);
+  g_array_free (node_array, TRUE);
+}
+
+static int
+compare_ints (const void *a, const void *b)
+{
+  int x = *(const int *) a, y = *(const int *) b;
+  return (x > y) - (x < y);
+}
+
+static int
+compare_doubles (const void *a, const void *b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+  return (x > y) - (x < y);
+}
+
+/* The digit height: the median height of the components that are not small
+ * marks (those under 60% of the plain median, e.g. many commas, dashes or
+ * dots, would pull it down). */
+static double
+estimate_digit_height (const Page *page)
+{
+  const Component *comps = (const Component *) page->components->data;
+  int n = page->components->len;
+  int *heights = g_new (int, MAX (n, 1));
+  int m = 0;
+  for (int i = 0; i < n; i++)
+    if (MAX (comps[i].x1 - comps[i].x0, comps[i].y1 - comps[i].y0) + 1 >= 2.5 * page->s)
+      heights[m++] = comps[i].y1 - comps[i].y0 + 1;
+  if (m == 0)
+    {
+      g_free (heights);
+      return 0.0;
+    }
+  qsort (heights, m, sizeof (int), compare_ints);
+  double median = heights[m / 2];
+  int first = 0;
+  while (first < m && heights[first] < 0.6 * median)
+    first++;
+  double h = heights[first + (m - first) / 2];
+  g_free (heights);
+  return h;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Lines of text                                                             */
+
+typedef struct
+{
+  GArray *members; /* int: component indices */
+  int y0, y1, x0;  /* band and left end of the big members, pixels */
+  double cy;       /* mean centre of the big members */
+  int row;         /* row of lines (fields side by side share one) */
+} Line;
+
+static int
+overlap (int a0, int a1, int b0, int b1)
+{
+  return MIN (a1, b1) - MAX (a0, b0) + 1;
+}
+
+static const Component *page_comps_for_sort;
+
+static int
+compare_by_x0 (const void *a, const void *b)
+{
+  const Component *ca = &page_comps_for_sort[*(const int *) a];
+  const Component *cb = &page_comps_for_sort[*(const int *) b];
+  return (ca->x0 > cb->x0) - (ca->x0 < cb->x0);
+}
+
+static int
+compare_by_x_centre (const void *a, const void *b)
+{
+  const Component *ca = &page_comps_for_sort[*(const int *) a];
+  const Component *cb = &page_comps_for_sort[*(const int *) b];
+  int xa = ca->x0 + ca->x1, xb = cb->x0 + cb->x1;
+  return (xa > xb) - (xa < xb);
+}
+
+static int
+compare_lines (const void *a, const void *b)
+{
+  const Line *la = a, *lb = b;
+  if (la->row != lb->row)
+    return (la->row > lb->row) - (la->row < lb->row);
+  return (la->x0 > lb->x0) - (la->x0 < lb->x0);
+}
+
+static int
+compare_lines_by_centre (const void *a, const void *b)
+{
+  const Line *la = a, *lb = b;
+  return (la->cy > lb->cy) - (la->cy < lb->cy);
+}
+
+/* Groups the components into lines: big ones (at least H / 2 tall) chain
+ * left to right with the last member of a line they overlap vertically;
+ * small ones join the line with a member nearest them, if close.  The rest
+ * become marks.  Returns the lines (Line) in reading order. */
+static GArray *
+find_lines (Page *page)
+{
+  const Component *comps = (const Component *) page->components->data;
+  int n = page->components->len;
+  double H = page->digit_height;
+  GArray *lines = g_array_new (FALSE, FALSE, sizeof (Line));
+  int *order = g_new (int, MAX (n, 1));
+  int *last = g_new (int, MAX (n, 1)); /* per line: its rightmost big member */
+
+  for (int i = 0; i < n; i++)
+    order[i] = i;
+  page_comps_for_sort = comps;
+  qsort (order, n, sizeof (int), compare_by_x0);
+
+  for (int k = 0; k < n; k++)
+    {
+      const Component *c = &comps[order[k]];
+      int h = c->y1 - c->y0 + 1;
+      if (h < 0.5 * H)
+        continue;
+      int best = -1;
+      double best_overlap = 0.0;
+      for (guint l = 0; l < lines->len; l++)
+        {
+          const Component *m = &comps[last[l]];
+          int hm = m->y1 - m->y0 + 1;
+          double ov = overlap (c->y0, c->y1, m->y0, m->y1) / (double) MIN (h, hm);
+          if (ov >= 0.4 && c->x0 - m->x1 <= LINE_GAP * H && ov > best_overlap)
+            {
+              best = l;
+              best_overlap = ov;
+            }
+        }
+      if (best < 0)
+        {
+          Line line = { g_array_new (FALSE, FALSE, sizeof (int)), 0, 0, 0, 0.0, 0 };
+          g_array_append_val (lines, line);
+          best = lines->len - 1;
+        }
+      g_array_append_val (g_array_index (lines, Line, best).members, order[k]);
+      if (g_array_index (lines, Line, best).members->len == 1 || c->x1 > comps[last[best]].x1)
+        last[best] = order[k];
+    }
+
+  for (guint l = 0; l < lines->len; l++)
+    {
+      Line *line = &g_array_index (lines, Line, l);
+      line->y0 = G_MAXINT;
+      line->y1 = -1;
+      line->x0 = G_MAXINT;
+      for (guint j = 0; j < line->members->len; j++)
+        {
+          const Component *m = &comps[g_array_index (line->members, int, j)];
+          line->y0 = MIN (line->y0, m->y0);
+          line->y1 = MAX (line->y1, m->y1);
+          line->x0 = MIN (line->x0, m->x0);
+          line->cy += 0.5 * (m->y0 + m->y1) / line->members->len;
+        }
+    }
+
+  /* Small components: to the line of the nearest big member whose band,
+   * widened by H / 2, holds their centre, if within 1.5 H; else marks. */
+  for (int i = 0; i < n; i++)
+    {
+      const Component *c = &comps[i];
+      if (c->y1 - c->y0 + 1 >= 0.5 * H)
+        continue;
+      double cy = 0.5 * (c->y0 + c->y1);
+      int best = -1;
+      double best_distance = 1.5 * H;
+      for (guint l = 0; l < lines->len; l++)
+        {
+          const Line *line = &g_array_index (lines, Line, l);
+          for (guint j = 0; j < line->members->len; j++)
+            {
+              const Component *m = &comps[g_array_index (line->members, int, j)];
+              if (cy < m->y0 - 0.5 * H || cy > m->y1 + 0.5 * H)
+                continue;
+              double dx = MAX (0, MAX (m->x0 - c->x1, c->x0 - m->x1));
+              if (dx <= best_distance)
+                {
+                  best = l;
+                  best_distance = dx;
+                }
+            }
+        }
+      if (best >= 0)
+        g_array_append_val (g_array_index (lines, Line, best).members, i);
+      else
+        {
+          DgMark mark = { component_box (c), DG_MARK_SPECK, -1 };
+          g_array_append_val (page->marks, mark);
+        }
+    }
+
+  /* Reading order: rows of lines top to bottom (lines whose bands overlap
+   * by half share a row: fields side by side), left to right in a row. */
+  qsort (lines->data, lines->len, sizeof (Line), compare_lines_by_centre);
+  int row = -1, row_y0 = 0, row_y1 = -1;
+  for (guint l = 0; l < lines->len; l++)
+    {
+      Line *line = &g_array_index (lines, Line, l);
+      int ov = overlap (line->y0, line->y1, row_y0, row_y1);
+      if (row < 0 || 2 * ov < MIN (line->y1 - line->y0, row_y1 - row_y0) + 1)
+        {
+          row++;
+          row_y0 = line->y0;
+          row_y1 = line->y1;
+        }
+      line->row = row;
+    }
+  qsort (lines->data, lines->len, sizeof (Line), compare_lines);
+  for (guint l = 0; l < lines->len; l++)
+    {
+      Line *line = &g_array_index (lines, Line, l);
+      qsort (line->members->data, line->members->len, sizeof (int), compare_by_x_centre);
+    }
+
+  g_free (order);
+  g_free (last);
+  return lines;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Candidate digits                                                          */
+
+/* A cut through one atom, top to bottom: the part left of x[y - y0] goes
+ * left.  (height of the atom) */
+typedef struct
+{
+  int *x;      /* (y1 - y0 + 1) image columns */
+  int y0, y1;
+  double mean; /* mean column */
+  double cost; /* ink crossed, pixels */
+} Cut;
+
+/* A candidate digit: atoms[0 .. n_atoms - 1] of a line merged, or one
+ * atom between two of its cuts. */
+typedef struct
+{
+  int line;
+  int atoms[MAX_MERGE]; /* indices into the line's atoms */
+  int n_atoms;
+  const Cut *left, *right; /* NULL: the atom's edge */
+  DgBox box;               /* its ink, image pixels */
+  gint64 area;             /* pixels */
+  gboolean ok;             /* normalised and classified */
+  int digit;
+  float probs[DG_CLASSES];
+  float input[DG_IMAGE_PIXELS];
+} Piece;
+
+/* The runs of @piece. */
+static GArray *
+piece_runs (const Page *page, const Line *line, const Piece *piece)
+{
+  const Component *comps = (const Component *) page->components->data;
+  GArray *runs = g_array_new (FALSE, FALSE, sizeof (DgRun));
+  for (int a = 0; a < piece->n_atoms; a++)
+    {
+      const Component *c = &comps[g_array_index (line->members, int, piece->atoms[a])];
+      for (int r = 0; r < c->n_runs; r++)
+        {
+          DgRun run = page->comp_runs[c->first + r];
+          if (piece->left != NULL)
+            run.x0 = MAX (run.x0, piece->left->x[run.y - piece->left->y0]);
+          if (piece->right != NULL)
+            run.x1 = MIN (run.x1, piece->right->x[run.y - piece->right->y0]);
+          if (run.x1 > run.x0)
+            g_array_append_val (runs, run);
+        }
+    }
+  return runs;
+}
+
+/* Measures @piece's box and area and normalises it into piece->input;
+ * FALSE when it holds no ink. */
+/* Where a rule ran through a digit's stroke, its pixels were taken out of
+ * the stroke too: give back to @runs (the digit's) the rule pixels with the
+ * digit's ink right above and right below them in their column. */
+static void
+heal_rule_crossings (const Page *page, GArray *runs)
+{
+  int x0 = G_MAXINT, y0 = G_MAXINT, x1 = -1, y1 = -1;
+  for (guint r = 0; r < runs->len; r++)
+    {
+      const DgRun *run = &g_array_index (runs, DgRun, r);
+      x0 = MIN (x0, run->x0);
+      x1 = MAX (x1, run->x1 - 1);
+      y0 = MIN (y0, run->y);
+      y1 = MAX (y1, run->y);
+    }
+  if (x1 < 0)
+    return;
+  int w = x1 - x0 + 1, h = y1 - y0 + 1, width = page->contrast->width;
+  guint8 *own = g_new0 (guint8, (gsize) w * h);
+  for (guint r = 0; r < runs->len; r++)
+    {
+      const DgRun *run = &g_array_index (runs, DgRun, r);
+      memset (own + (gsize) (run->y - y0) * w + (run->x0 - x0), 1, run->x1 - run->x0);
+    }
+  int reach = 2;
+  for (int x = 0; x < w; x++)
+    for (int y = 0; y < h; y++)
+      {
+        if (page->mask[(gsize) (y0 + y) * width + x0 + x] != 2)
+          continue;
+        int end = y;
+        while (end + 1 < h && page->mask[(gsize) (y0 + end + 1) * width + x0 + x] == 2)
+          end++;
+        gboolean above = FALSE, below = FALSE;
+        for (int d = 1; d <= reach; d++)
+          {
+            above |= y - d >= 0 && own[(gsize) (y - d) * w + x];
+            below |= end + d < h && own[(gsize) (end + d) * w + x];
+          }
+        for (int yy = y; above && below && yy <= end; yy++)
+          {
+            DgRun pixel = { y0 + yy, x0 + x, x0 + x + 1 };
+            g_array_append_val (runs, pixel);
+          }
+        y = end;
+      }
+  g_free (own);
+}
+
+static gboolean
+prepare_piece (const Page *page, const Line *line, Piece *piece)
+{
+  GArray *runs = piece_runs (page, line, piece);
+  if (page->n_rules > 0)
+    heal_rule_crossings (page, runs);
+  int x0 = G_MAXINT, y0 = G_MAXINT, x1 = -1, y1 = -1;
+  piece->area = 0;
+  for (guint r = 0; r < runs->len; r++)
+    {
+      const DgRun *run = &g_array_index (runs, DgRun, r);
+      x0 = MIN (x0, run->x0);
+      x1 = MAX (x1, run->x1 - 1);
+      y0 = MIN (y0, run->y);
+      y1 = MAX (y1, run->y);
+      piece->area += run->x1 - run->x0;
+    }
+  piece->box = x1 >= 0 ? (DgBox) { x0, y0, x1 - x0 + 1, y1 - y0 + 1 } : (DgBox) { 0, 0, 0, 0 };
+  piece->ok = x1 >= 0
+              && dg_preprocess_runs (page->contrast, (const DgRun *) runs->data, runs->len,
+                                     (const DgRun *) page->all_runs->data, page->all_runs->len,
+                                     piece->input, NULL);
+  g_array_free (runs, TRUE);
+  return piece->ok;
+}
+
+/* The cheapest path down through the atom @c from near column @column:
+ * one step of at most a column per row, within CUT_REACH of @column,
+ * crossing as little ink as it can.  @ink (c's height, c's width) is what
+ * crossing each pixel costs: 0 off c, 0.05 .. 1 on its ink from the
+ * threshold to full strength. */
+static Cut
+cut_path (const Component *c, const float *ink, int column, double H)
+{
+  int w = c->x1 - c->x0 + 1, h = c->y1 - c->y0 + 1;
+  int reach = MAX (2, (int) (CUT_REACH * H));
+  int lo = MAX (1, column - reach), hi = MIN (w - 1, column + reach);
+  int span = hi - lo + 1;
+  float *cost = g_new (float, (gsize) h * span);
+  gint8 *step = g_new (gint8, (gsize) h * span);
+
+  for (int y = 0; y < h; y++)
+    for (int i = 0; i < span; i++)
+      {
+        int x = lo + i;
+        float here = ink[(gsize) y * w + x] + 0.001f * abs (x - column);
+        float best = G_MAXFLOAT;
+        gint8 from = 0;
+        if (y == 0)
+          best = 0.0f;
+        else
+          for (int d = -1; d <= 1; d++)
+            if (i + d >= 0 && i + d < span)
+              {
+                float v = cost[(gsize) (y - 1) * span + i + d] + (d != 0 ? 0.005f : 0.0f);
+                if (v < best)
+                  {
+                    best = v;
+                    from = (gint8) d;
+                  }
+              }
+        cost[(gsize) y * span + i] = best + here;
+        step[(gsize) y * span + i] = from;
+      }
+
+  int end = 0;
+  for (int i = 1; i < span; i++)
+    if (cost[(gsize) (h - 1) * span + i] < cost[(gsize) (h - 1) * span + end])
+      end = i;
+  Cut cut = { g_new (int, h), c->y0, c->y1, 0.0, cost[(gsize) (h - 1) * span + end] };
+  cut.cost = 0.0;
+  for (int y = h - 1, i = end; y >= 0; y--)
+    {
+      cut.x[y] = c->x0 + lo + i;
+      cut.mean += (double) cut.x[y] / h;
+      cut.cost += ink[(gsize) y * w + lo + i];
+      i += step[(gsize) y * span + i];
+    }
+  g_free (cost);
+  g_free (step);
+  return cut;
+}
+
+static int
+compare_cuts (const void *a, const void *b)
+{
+  const Cut *ca = a, *cb = b;
+  return (ca->mean > cb->mean) - (ca->mean < cb->mean);
+}
+
+/* Where atom @c might be two or more touching digits: minima of its ink's
+ * column profile, valleys of its top contour and peaks of its bottom one,
+ * each followed down by cut_path.  Appends to @cuts (Cut), sorted. */
+static void
+find_cuts (const Page *page, const Component *c, double H, GArray *cuts)
+{
+  int w = c->x1 - c->x0 + 1, h = c->y1 - c->y0 + 1;
+  float *ink = g_new0 (float, (gsize) w * h);
+  const DgContrast *contrast = page->contrast;
+  double low = contrast->threshold, high = MAX (contrast->ink_level, low + 1.0);
+  int *profile = g_new0 (int, w), *top = g_new (int, w), *bottom = g_new (int, w);
+  for (int x = 0; x < w; x++)
+    {
+      top[x] = h;
+      bottom[x] = -1;
+    }
+  for (int r = 0; r < c->n_runs; r++)
+    {
+      const DgRun *run = &page->comp_runs[c->first + r];
+      int y = run->y - c->y0;
+      for (int x = run->x0 - c->x0; x < run->x1 - c->x0; x++)
+        {
+          /* How much crossing this pixel costs: 0 at the threshold (soft
+           * edges where two digits touch), 1 at full ink. */
+          double v = contrast->contrast[(gsize) run->y * contrast->width + run->x0 + (x - (run->x0 - c->x0))];
+          ink[(gsize) y * w + x] = (float) CLAMP ((v - low) / (high - low), 0.05, 1.0);
+          profile[x]++;
+          top[x] = MIN (top[x], y);
+          bottom[x] = MAX (bottom[x], y);
+        }
+    }
+
+  /* Candidates (column, rank): rank orders them, lower first. */
+  int edge = MAX (1, (int) (0.12 * H));
+  double *cand = g_new (double, 4 * w + 2);
+  double *rank = g_new (double, 4 * w + 2);
+  int n = 0;
+  for (int x = edge; x < w - edge; x++)
+    {
+      int p = profile[x - 1] + profile[x] + profile[x + 1 < w ? x + 1 : x];
+      int pl = x >= 2 ? profile[x - 2] + profile[x - 1] + profile[x] : G_MAXINT;
+      int pr = x + 2 < w ? profile[x] + profile[x + 1] + profile[x + 2] : G_MAXINT;
+      if (p <= pl && p < pr)
+        {
+          cand[n] = x;
+          rank[n++] = p / (3.0 * page->s);
+        }
+      /* The top contour dips (a valley between two digits' tops), the
+       * bottom one rises. */
+      if (top[x] > top[x - 1] && top[x] >= top[x + 1])
+        {
+          cand[n] = x;
+          rank[n++] = 1.0 + 2.0 * (1.0 - (double) top[x] / h);
+        }
+      if (bottom[x] < bottom[x - 1] && bottom[x] <= bottom[x + 1])
+        {
+          cand[n] = x;
+          rank[n++] = 1.0 + 2.0 * (double) bottom[x] / h;
+        }
+    }
+  /* And a regular grid, after them: a boundary where two digits' strokes
+   * fuse has no minimum of its own. */
+  double spacing = MAX (1.0, GRID_SPACING * H);
+  for (double x = edge; x < w - edge; x += spacing)
+    {
+      cand[n] = (int) x;
+      rank[n++] = 10.0 + fabs (x - w / 2.0) / w;
+    }
+
+  /* The best-ranked, at least 0.1 H apart. */
+  int kept = 0, max_cuts = CLAMP ((int) lround (CUTS_PER_H * w / H), 3, MAX_CUTS);
+  int *chosen = g_new (int, max_cuts);
+  while (kept < max_cuts)
+    {
+      int best = -1;
+      for (int i = 0; i < n; i++)
+        if (rank[i] < G_MAXDOUBLE && (best < 0 || rank[i] < rank[best]))
+          best = i;
+      if (best < 0)
+        break;
+      gboolean near = FALSE;
+      for (int k = 0; k < kept; k++)
+        near |= fabs (chosen[k] - cand[best]) < 0.08 * H;
+      if (!near)
+        chosen[kept++] = (int) cand[best];
+      rank[best] = G_MAXDOUBLE;
+    }
+
+  int first = cuts->len;
+  for (int k = 0; k < kept; k++)
+    {
+      Cut cut = cut_path (c, ink, chosen[k], H);
+      gboolean same = FALSE;
+      for (guint j = first; j < cuts->len; j++)
+        {
+          Cut *other = &g_array_index (cuts, Cut, j);
+          if (fabs (other->mean - cut.mean) < 0.06 * H)
+            {
+              same = TRUE;
+              if (cut.cost < other->cost)
+                {
+                  g_free (other->x);
+                  *other = cut;
+                  cut.x = NULL;
+                }
+              break;
+            }
+        }
+      if (same)
+        g_free (cut.x);
+      else
+        g_array_append_val (cuts, cut);
+    }
+  if ((int) cuts->len > first) /* an empty GArray's data is NULL, which qsort may not take */
+    qsort ((Cut *) cuts->data + first, cuts->len - first, sizeof (Cut), compare_cuts);
+
+  g_free (chosen);
+  g_free (cand);
+  g_free (rank);
+  g_free (ink);
+  g_free (profile);
+  g_free (top);
+  g_free (bottom);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Scores and the dynamic programme                                          */
+
+/* A line being read: its atoms, their candidates and the best readings. */
+typedef struct
+{
+  Line *line;
+  double H;            /* this line's digit height, pixels */
+  double wide;         /* a digit wider than this (H) is probably two */
+  double s;            /* the page's stroke width, pixels */
+  GArray *cuts;        /* Cut: every atom's cuts */
+  double digit_area;   /* median ink of its digits, pixels */
+  int n_atoms;
+  int *single;         /* (n_atoms) index of the atom alone in the pieces */
+  int *merged;         /* (n_atoms, MAX_MERGE) index of atoms i .. i + k merged, or -1 */
+  gboolean *merge_needs_doubt; /* (n_atoms, MAX_MERGE) taken only if a part reads unsure */
+  int *first_cut;      /* (n_atoms) this atom's cuts: cuts[first_cut .. first_cut + n_cuts) */
+  int *n_cuts;
+  int *first_slice;    /* (n_atoms) pieces between its cuts, see slice_index */
+} LineWork;
+
+/* Index of the slice between cut a and cut b (0 = left edge, n_cuts + 1 =
+ * right edge) of an atom with n_cuts cuts, among its slices. */
+static int
+slice_index (int n_cuts, int a, int b)
+{
+  return a * (n_cuts + 2) + b;
+}
+
+/* The score of a digit: how sure the network is, less what its shape says
+ * against it being one digit. */
+static double
+piece_score (const Piece *piece, const LineWork *work)
+{
+  double H = work->H;
+  if (!piece->ok)
+    return -G_MAXDOUBLE;
+  double rh = piece->box.height / H, rw = piece->box.width / H;
+  return log (MAX (piece->probs[piece->digit], 1e-9f)) - SHORT_PENALTY * MAX (0.0, 0.55 - rh)
+         - TALL_PENALTY * MAX (0.0, rh - 1.3)
+         - WIDE_PENALTY * MAX (0.0, rw - work->wide)
+         - VERY_WIDE_PENALTY * MAX (0.0, rw - work->wide - 0.2);
+}
+
+static double
+drop_cost (const Component *c, double digit_area, gboolean edge)
+{
+  return -(DROP_BASE + (edge ? EDGE_DROP_AREA : DROP_AREA) * MIN (1.0, c->area / MAX (digit_area, 1.0)));
+}
+
+/* Signs stand before or after an amount, and a currency sign's bar stands
+ * out above and below the digits (a first digit written large stands out
+ * above only): at a line's ends, tall costs more, and standing out on both
+ * sides of the line's band (@top, @bottom: its digits' median top and
+ * bottom rows) more still. */
+static double
+edge_penalty (const Piece *piece, double H, double top, double bottom)
+{
+  double above = (top - piece->box.y) / H;
+  double below = (piece->box.y + piece->box.height - 1 - bottom) / H;
+  return EDGE_TALL_PENALTY * MAX (0.0, piece->box.height / H - EDGE_TALL)
+         + EDGE_STICK_PENALTY * MAX (0.0, MIN (above, below) - EDGE_STICK);
+}
+
+/* Best reading of atom @a alone: the whole atom, or slices between its
+ * cuts.  Fills @path (n_cuts + 2) with the cut indices used, ending at
+ * n_cuts + 1, and returns its length, with the score in @score. */
+/* Score of atom @a's slice from cut @s to cut @b (0 = left edge, n_cuts + 1
+ * = right edge), the whole atom when that is all of it; a cut at its left
+ * earns CUT_BONUS less CUT_INK per stroke width of ink it crosses. */
+static double
+slice_score (const LineWork *work, const Piece *pieces, int a, int s, int b)
+{
+  int k = work->n_cuts[a];
+  if (s == 0 && b == k + 1)
+    return piece_score (&pieces[work->single[a]], work);
+  if (work->first_slice[a] < 0)
+    return -G_MAXDOUBLE;
+  double v = piece_score (&pieces[work->first_slice[a] + slice_index (k, s, b)], work);
+  if (s > 0 && v > -G_MAXDOUBLE)
+    v += CUT_BONUS
+         - CUT_INK * g_array_index (work->cuts, Cut, work->first_cut[a] + s - 1).cost / work->s;
+  return v;
+}
+
+/* Best reading of atom @a alone: the whole atom, or slices between its
+ * cuts.  Fills @path (n_cuts + 2) with the cut indices used, ending at
+ * n_cuts + 1, and returns its length, with its score in @score. */
+static int
+best_split (const LineWork *work, const Piece *pieces, int a, int *path, double *score)
+{
+  int k = work->n_cuts[a];
+  int nodes = k + 2;
+  double *best = g_new (double, nodes);
+  int *from = g_new (int, nodes);
+  best[0] = 0.0;
+  for (int b = 1; b < nodes; b++)
+    {
+      best[b] = -G_MAXDOUBLE;
+      from[b] = -1;
+      for (int s = 0; s < b; s++)
+        {
+          double v = slice_score (work, pieces, a, s, b);
+          if (best[s] > -G_MAXDOUBLE && v > -G_MAXDOUBLE && best[s] + v > best[b])
+            {
+              best[b] = best[s] + v;
+              from[b] = s;
+            }
+        }
+    }
+  int n = 0;
+  *score = best[nodes - 1];
+  if (best[nodes - 1] > -G_MAXDOUBLE)
+    for (int b = nodes - 1; b > 0; b = from[b])
+      path[n++] = b;
+  for (int i = 0; i < n / 2; i++)
+    {
+      int t = path[i];
+      path[i] = path[n - 1 - i];
+      path[n - 1 - i] = t;
+    }
+  g_free (best);
+  g_free (from);
+  return n;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Reading                                                                   */
+
+static void
+classify_pieces (GArray *pieces, guint from, DgClassifyFunc classify, gpointer user_data)
+{
+  int n = 0;
+  for (guint i = from; i < pieces->len; i++)
+    n += g_array_index (pieces, Piece, i).ok;
+  if (n == 0)
+    return;
+  float *images = g_new (float, (gsize) n * DG_IMAGE_PIXELS);
+  float *probs = g_new (float, (gsize) n * DG_CLASSES);
+  int j = 0;
+  for (guint i = from; i < pieces->len; i++)
+    {
+      Piece *p = &g_array_index (pieces, Piece, i);
+      if (p->ok)
+        memcpy (images + (gsize) j++ * DG_IMAGE_PIXELS, p->input, sizeof p->input);
+    }
+  classify (n, images, probs, user_data);
+  j = 0;
+  for (guint i = from; i < pieces->len; i++)
+    {
+      Piece *p = &g_array_index (pieces, Piece, i);
+      if (!p->ok)
+        continue;
+      memcpy (p->probs, probs + (gsize) j++ * DG_CLASSES, sizeof p->probs);
+      p->digit = dg_argmax (p->probs, DG_CLASSES);
+    }
+  g_free (images);
+  g_free (probs);
+}
+
+static void
+add_digit (GArray *digits, const Piece *piece, int line)
+{
+  DgDigitReading d;
+  d.box = piece->box;
+  d.line = line;
+  d.digit = piece->digit;
+  memcpy (d.probs, piece->probs, sizeof d.probs);
+  memcpy (d.input, piece->input, sizeof d.input);
+  g_array_append_val (digits, d);
+}
+
+DgReading *
+dg_read_contrast (const DgContrast *contrast, DgClassifyFunc classify, gpointer user_data,
+                  GError **error)
+{
+  g_return_val_if_fail (contrast != NULL && contrast->contrast != NULL, NULL);
+  g_return_val_if_fail (classify != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  int width = contrast->width, height = contrast->height;
+  Page page = { contrast };
+  page.all_runs = g_array_new (FALSE, FALSE, sizeof (DgRun));
+  page.components = g_array_new (FALSE, FALSE, sizeof (Component));
+  page.marks = g_array_new (FALSE, FALSE, sizeof (DgMark));
+
+  /* The ink mask, its stroke width, and the rules taken out of it. */
+  guint8 *mask = g_new (guint8, (gsize) width * height);
+  guint8 threshold = (guint8) contrast->threshold;
+  for (gsize i = 0; i < (gsize) width * height; i++)
+    mask[i] = contrast->contrast[i] > threshold;
+  page.s = MAX (1.0, dg_mask_stroke_width (mask, width, height));
+  GArray *rules = g_array_new (FALSE, FALSE, sizeof (DgBox));
+  page.n_rules = dg_remove_rules (mask, width, height, page.s, rules);
+  page.mask = mask;
+  for (guint i = 0; i < rules->len; i++)
+    {
+      DgMark mark = { g_array_index (rules, DgBox, i), DG_MARK_RULE, -1 };
+      g_array_append_val (page.marks, mark);
+    }
+  g_array_free (rules, TRUE);
+
+  find_components (&page, mask, width, height);
+  page.digit_height = estimate_digit_height (&page);
+
+  GArray *lines = page.digit_height > 0.0 ? find_lines (&page) : g_array_new (FALSE, FALSE, sizeof (Line));
+  const Component *comps = (const Component *) page.components->data;
+  LineWork *works = g_new0 (LineWork, MAX (lines->len, 1));
+  GArray *pieces = g_array_new (FALSE, FALSE, sizeof (Piece));
+  GArray *cuts = g_array_new (FALSE, FALSE, sizeof (Cut));
+
+  /* Every atom alone, and neighbours that may be pieces of one digit. */
+  for (guint l = 0; l < lines->len; l++)
+    {
+      LineWork *work = &works[l];
+      Line *line = &g_array_index (lines, Line, l);
+      int n = line->members->len;
+      work->line = line;
+      work->n_atoms = n;
+      work->s = page.s;
+      work->cuts = cuts;
+      work->single = g_new (int, n);
+      work->merged = g_new (int, (gsize) n * MAX_MERGE);
+      work->merge_needs_doubt = g_new0 (gboolean, (gsize) n * MAX_MERGE);
+      work->first_cut = g_new0 (int, n);
+      work->n_cuts = g_new0 (int, n);
+      work->first_slice = g_new (int, n);
+
+      double *heights = g_new (double, n), *areas = g_new (double, n);
+      int m = 0;
+      for (int i = 0; i < n; i++)
+        {
+          const Component *c = &comps[g_array_index (line->members, int, i)];
+          if (c->y1 - c->y0 + 1 >= 0.5 * page.digit_height)
+            {
+              heights[m] = c->y1 - c->y0 + 1;
+              areas[m++] = c->area;
+            }
+        }
+      qsort (heights, m, sizeof (double), compare_doubles);
+      qsort (areas, m, sizeof (double), compare_doubles);
+      work->H = m > 0 ? heights[(m - 1) / 2] : page.digit_height;
+      /* With one digit-sized piece on the line its height is all there is
+       * to go by, and a wide 0 is as wide as two narrow digits touching. */
+      work->wide = m >= 2 ? WIDE : WIDE_ALONE;
+      work->digit_area = m > 0 ? areas[m / 2] : 1.0;
+      g_free (heights);
+      g_free (areas);
+
+      for (int i = 0; i < n; i++)
+        {
+          Piece piece = { .line = l, .atoms = { i }, .n_atoms = 1 };
+          prepare_piece (&page, line, &piece);
+          work->single[i] = pieces->len;
+          g_array_append_val (pieces, piece);
+          work->first_slice[i] = -1;
+
+          for (int k = 0; k < MAX_MERGE; k++)
+            work->merged[i * MAX_MERGE + k] = k == 0 ? work->single[i] : -1;
+          int x0 = comps[g_array_index (line->members, int, i)].x0;
+          int x1 = comps[g_array_index (line->members, int, i)].x1;
+          int y0 = comps[g_array_index (line->members, int, i)].y0;
+          int y1 = comps[g_array_index (line->members, int, i)].y1;
+          gboolean needs_doubt = FALSE;
+          for (int k = 1; k < MAX_MERGE; k++)
+            {
+              if (i + k >= n)
+                continue;
+              const Component *next = &comps[g_array_index (line->members, int, i + k)];
+              /* Two full-height pieces side by side are two digits; a
+               * short piece (a 5's bar, a 7's broken-off top) or one
+               * overlapping the other (a broken 0) may be part of one. */
+              int next_w = next->x1 - next->x0 + 1, group_w = x1 - x0 + 1;
+              gboolean short_piece = next->y1 - next->y0 + 1 < MERGE_SHORT * work->H
+                                     || y1 - y0 + 1 < MERGE_SHORT * work->H;
+              gboolean overlapping = overlap (x0, x1, next->x0, next->x1)
+                                     >= MERGE_OVERLAP * MIN (next_w, group_w);
+              /* Merely close full-height pieces (a 4 whose strokes do not
+               * meet) are tried too, but only taken when one of them does
+               * not read well alone. */
+              if (next->x0 - x1 - 1 > MERGE_GAP * work->H)
+                break;
+              if (!(short_piece || overlapping))
+                needs_doubt = TRUE;
+              x0 = MIN (x0, next->x0);
+              x1 = MAX (x1, next->x1);
+              y0 = MIN (y0, next->y0);
+              y1 = MAX (y1, next->y1);
+              if (x1 - x0 + 1 > MERGE_WIDTH * work->H || y1 - y0 + 1 > 1.6 * work->H)
+                break;
+              Piece merged = { .line = l, .n_atoms = k + 1 };
+              for (int j = 0; j <= k; j++)
+                merged.atoms[j] = i + j;
+              prepare_piece (&page, line, &merged);
+              work->merged[i * MAX_MERGE + k] = pieces->len;
+              work->merge_needs_doubt[i * MAX_MERGE + k] = needs_doubt;
+              g_array_append_val (pieces, merged);
+            }
+        }
+    }
+  classify_pieces (pieces, 0, classify, user_data);
+
+  /* Atoms wide enough to be two digits, or unsure and wide enough to be
+   * two narrow ones: slices between their cuts. */
+  guint first_sliced = pieces->len;
+  for (guint l = 0; l < lines->len; l++)
+    {
+      LineWork *work = &works[l];
+      for (int i = 0; i < work->n_atoms; i++)
+        {
+          const Component *c = &comps[g_array_index (work->line->members, int, i)];
+          const Piece *whole = &g_array_index (pieces, Piece, work->single[i]);
+          double w = c->x1 - c->x0 + 1;
+          gboolean unsure = !whole->ok || whole->probs[whole->digit] < SPLIT_UNSURE;
+          if (!(w >= SPLIT_WIDTH * work->H || (unsure && w >= SPLIT_UNSURE_WIDTH * work->H))
+              || c->y1 - c->y0 + 1 < 0.5 * work->H)
+            continue;
+          work->first_cut[i] = cuts->len;
+          find_cuts (&page, c, work->H, cuts);
+          int k = cuts->len - work->first_cut[i];
+          work->n_cuts[i] = k;
+          if (k == 0)
+            continue;
+          work->first_slice[i] = pieces->len;
+          for (int a = 0; a < k + 2; a++)
+            for (int b = 0; b < k + 2; b++)
+              {
+                Piece slice = { .line = l, .atoms = { i }, .n_atoms = 1 };
+                /* Cut j (1 .. k) is cuts[first_cut + j - 1]; 0 is the left edge and
+                 * k + 1 the right.  Pairs with b <= a are skipped below, but their
+                 * ends must still not be read from outside the cuts. */
+                double left_x = a == 0 ? c->x0
+                                : a <= k ? g_array_index (cuts, Cut, work->first_cut[i] + a - 1).mean
+                                         : c->x1;
+                double right_x = b == 0 ? c->x0
+                                 : b <= k ? g_array_index (cuts, Cut, work->first_cut[i] + b - 1).mean
+                                          : c->x1;
+                if (b > a && !(a == 0 && b == k + 1) && right_x - left_x < 1.4 * work->H)
+                  {
+                    slice.left = a > 0 ? &g_array_index (cuts, Cut, work->first_cut[i] + a - 1) : NULL;
+                    slice.right = b <= k ? &g_array_index (cuts, Cut, work->first_cut[i] + b - 1) : NULL;
+                    prepare_piece (&page, work->line, &slice);
+                    /* A sliver is not a digit; nor is more than one's width. */
+                    if (slice.ok && (slice.box.width < 0.1 * work->H || slice.box.width > 1.3 * work->H
+                                     || slice.box.height < SLICE_HEIGHT * work->H
+                                     || slice.area < SLICE_AREA * work->digit_area))
+                      slice.ok = FALSE;
+                    /* The cuts array may move as it grows. */
+                    slice.left = slice.right = NULL;
+                  }
+                g_array_append_val (pieces, slice);
+              }
+        }
+    }
+  classify_pieces (pieces, first_sliced, classify, user_data);
+
+  /* Each line's best reading. */
+  GArray *digits = g_array_new (FALSE, FALSE, sizeof (DgDigitReading));
+  GString *text = g_string_new (NULL);
+  int n_lines = 0;
+  for (guint l = 0; l < lines->len; l++)
+    {
+      LineWork *work = &works[l];
+      int n = work->n_atoms;
+      double *best = g_new (double, n + 1);
+      int *from = g_new (int, n + 1);  /* atoms taken by the last step */
+      int *how = g_new (int, n + 1);   /* 0 drop, 1 alone or split, 2 merged */
+      best[0] = 0.0;
+      /* The ends of the amount: the first and last atoms that could be
+       * digits or signs (not a box's side, not a comma). */
+      int first_digit_like = -1, last_digit_like = -1, n_like = 0;
+      double *tops = g_new (double, n), *bottoms = g_new (double, n);
+      for (int a = 0; a < n; a++)
+        {
+          const Component *c = &comps[g_array_index (work->line->members, int, a)];
+          double rh = (c->y1 - c->y0 + 1) / work->H;
+          if (rh >= 0.5 && rh <= 1.7)
+            {
+              if (first_digit_like < 0)
+                first_digit_like = a;
+              last_digit_like = a;
+              tops[n_like] = c->y0;
+              bottoms[n_like++] = c->y1;
+            }
+        }
+      qsort (tops, n_like, sizeof (double), compare_doubles);
+      qsort (bottoms, n_like, sizeof (double), compare_doubles);
+      double band_top = n_like > 0 ? tops[n_like / 2] : 0.0;
+      double band_bottom = n_like > 0 ? bottoms[n_like / 2] : 0.0;
+      g_free (tops);
+      g_free (bottoms);
+      for (int e = 1; e <= n; e++)
+        {
+          int a = e - 1;
+          const Component *c = &comps[g_array_index (work->line->members, int, a)];
+          int path[MAX_CUTS + 2];
+          double split;
+          gboolean edge = n >= 3 && (a == first_digit_like || a == last_digit_like);
+          best[e] = best[a] + drop_cost (c, work->digit_area, edge);
+          from[e] = 1;
+          how[e] = 0;
+          best_split (work, (const Piece *) pieces->data, a, path, &split);
+          if (edge && split > -G_MAXDOUBLE)
+            split -= edge_penalty (&g_array_index (pieces, Piece, work->single[a]), work->H,
+                                   band_top, band_bottom);
+          if (split > -G_MAXDOUBLE && best[a] + split > best[e])
+            {
+              best[e] = best[a] + split;
+              how[e] = 1;
+            }
+          for (int k = 1; k < MAX_MERGE && e - 1 - k >= 0; k++)
+            {
+              int idx = work->merged[(e - 1 - k) * MAX_MERGE + k];
+              if (idx < 0)
+                continue;
+              if (work->merge_needs_doubt[(e - 1 - k) * MAX_MERGE + k])
+                {
+                  gboolean doubt = FALSE;
+                  for (int j = e - 1 - k; j < e; j++)
+                    {
+                      const Piece *part = &g_array_index (pieces, Piece, work->single[j]);
+                      doubt |= !part->ok || part->probs[part->digit] < MERGE_DOUBT;
+                    }
+                  if (!doubt)
+                    continue;
+                }
+              double v = piece_score (&g_array_index (pieces, Piece, idx), work);
+              if (v > -G_MAXDOUBLE && best[e - 1 - k] + v > best[e])
+                {
+                  best[e] = best[e - 1 - k] + v;
+                  from[e] = k + 1;
+                  how[e] = 2;
+                }
+            }
+        }
+
+      /* Back from the end, then forwards into the reading. */
+      int *steps = g_new (int, n + 1);
+      int n_steps = 0;
+      for (int e = n; e > 0; e -= from[e])
+        steps[n_steps++] = e;
+      guint line_start = digits->len;
+      for (int s = n_steps - 1; s >= 0; s--)
+        {
+          int e = steps[s], a = e - from[e];
+          if (how[e] == 0)
+            {
+              const Component *c = &comps[g_array_index (work->line->members, int, a)];
+              DgMark mark = { component_box (c), DG_MARK_SYMBOL, -1 };
+              mark.line = n_lines;
+              g_array_append_val (page.marks, mark);
+            }
+          else if (how[e] == 2)
+            add_digit (digits, &g_array_index (pieces, Piece, work->merged[a * MAX_MERGE + from[e] - 1]),
+                       n_lines);
+          else
+            {
+              int path[MAX_CUTS + 2];
+              double split;
+              int k = work->n_cuts[a];
+              int len = best_split (work, (const Piece *) pieces->data, a, path, &split);
+              for (int p = 0, prev = 0; p < len; prev = path[p], p++)
+                {
+                  int idx = prev == 0 && path[p] == k + 1
+                                ? work->single[a]
+                                : work->first_slice[a] + slice_index (k, prev, path[p]);
+                  add_digit (digits, &g_array_index (pieces, Piece, idx), n_lines);
+                }
+            }
+        }
+      if (digits->len > line_start)
+        {
+          if (n_lines > 0)
+            g_string_append_c (text, ' ');
+          for (guint d = line_start; d < digits->len; d++)
+            g_string_append_c (text, (char) ('0' + g_array_index (digits, DgDigitReading, d).digit));
+          n_lines++;
+        }
+      else
+        for (guint m = 0; m < page.marks->len; m++)
+          if (g_array_index (page.marks, DgMark, m).line == n_lines)
+            g_array_index (page.marks, DgMark, m).line = -1;
+      g_free (steps);
+      g_free (best);
+      g_free (from);
+      g_free (how);
+    }
+
+  DgReading *reading = NULL;
+  if (digits->len == 0)
+    g_set_error_literal (error, DG_PREPROCESS_ERROR, DG_PREPROCESS_ERROR_NOTHING_TO_READ,
+                         "nothing to read");
+  else
+    {
+      reading = g_new0 (DgReading, 1);
+      reading->n_digits = digits->len;
+      reading->digits = (DgDigitReading *) g_array_free (digits, FALSE);
+      digits = NULL;
+      reading->text = g_string_free (text, FALSE);
+      text = NULL;
+      reading->n_lines = n_lines;
+      reading->n_marks = page.marks->len;
+      reading->marks = (DgMark *) g_array_free (page.marks, FALSE);
+      page.marks = NULL;
+      reading->confidence = 2.0f;
+      double *heights = g_new (double, reading->n_digits);
+      for (int d = 0; d < reading->n_digits; d++)
+        {
+          const DgDigitReading *dr = &reading->digits[d];
+          if (dr->probs[dr->digit] < reading->confidence)
+            {
+              reading->confidence = dr->probs[dr->digit];
+              reading->least_sure = d;
+            }
+          heights[d] = dr->box.height;
+        }
+      qsort (heights, reading->n_digits, sizeof (double), compare_doubles);
+      reading->digit_height = heights[reading->n_digits / 2];
+      reading->stroke_width = page.s;
+      g_free (heights);
+    }
+
+  if (digits != NULL)
+    g_array_free (digits, TRUE);
+  if (text != NULL)
+    g_string_free (text, TRUE);
+  for (guint l = 0; l < lines->len; l++)
+    {
+      g_array_free (g_array_index (lines, Line, l).members, TRUE);
+      g_free (works[l].single);
+      g_free (works[l].merged);
+      g_free (works[l].merge_needs_doubt);
+      g_free (works[l].first_cut);
+      g_free (works[l].n_cuts);
+      g_free (works[l].first_slice);
+    }
+  g_free (works);
+  g_array_free (lines, TRUE);
+  for (guint i = 0; i < cuts->len; i++)
+    g_free (g_array_index (cuts, Cut, i).x);
+  g_array_free (cuts, TRUE);
+  g_array_free (pieces, TRUE);
+  if (page.marks != NULL)
+    g_array_free (page.marks, TRUE);
+  g_array_free (page.all_runs, TRUE);
+  g_free (page.mask);
+  g_array_free (page.components, TRUE);
+  g_free (page.comp_runs);
+  return reading;
+}
+
+static void
+classify_with_model (int n, const float *images, float *probs, gpointer user_data)
+{
+  dg_model_predict (user_data, n, images, probs);
+}
+
+DgReading *
+dg_read_digits (DgModel *model, const guint8 *grey, int width, int height, int stride,
+                GError **error)
+{
+  g_return_val_if_fail (model != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  DgContrast contrast;
+  if (!dg_contrast_init (&contrast, grey, width, height, stride, error))
+    return NULL;
+  dg_model_prepare (model);
+  DgReading *reading = dg_read_contrast (&contrast, classify_with_model, model, error);
+  dg_contrast_clear (&contrast);
+  return reading;
+}
+
+void
+dg_reading_free (DgReading *reading)
+{
+  if (reading == NULL)
+    return;
+  g_free (reading->text);
+  g_free (reading->digits);
+  g_free (reading->marks);
+  g_free (reading);
+}

@@ -1,0 +1,423 @@
+/* make-strings: MNIST test digits composed into numbers as they appear on
+ * cheques and forms, for test-strings.sh.
+ *
+ *   make-strings MNIST_DIR OUT_DIR COUNT [FIRST]
+ *
+ * Writes COUNT images per kind, OUT_DIR/KIND-NNNNN.png or .jpg, and
+ * OUT_DIR/labels.csv ("file,kind,label,presentation").  Each image holds a
+ * string of 2 to 10 digits taken in order from the MNIST test set, starting
+ * at digit FIRST (0) for the first kind; digits are never reused within a run.
+ * Kinds:
+ *
+ *   separated  gaps of 0.25 .. 0.6 digit heights between neighbours' ink
+ *   close      gaps of 1 pixel .. 0.1 heights: boxes overlap, ink does not
+ *   touching   as close, but one pair of neighbours (two in strings of six
+ *              or more) touch: their ink overlaps by 1 pixel plus 0 .. 3%
+ *              of a height where they come nearest
+ *   marks      separated, with a currency sign before the amount, a comma
+ *              before the last three digits, and a dash after it, drawn as
+ *              pen strokes
+ *
+ * Presentations vary with the index: white paper or a ruled field (a box
+ * border and a baseline rule the digits may touch), dark ink of 0 .. 80 on
+ * paper of 170 .. 250 with a lighting gradient, Gaussian noise of 2 .. 10
+ * grey levels, a 3x3 blur for one in three, the whole field turned by
+ * -5 .. 5 degrees, and JPEG (quality 70 .. 90) for half; digit heights 28 ..
+ * 110 pixels.
+ */
+#include "dg-idx.h"
+#include "dg-rng.h"
+
+#include <gdk-pixbuf/gdk-pixbuf.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum
+{
+  KIND_SEPARATED,
+  KIND_CLOSE,
+  KIND_TOUCHING,
+  KIND_MARKS,
+  N_KINDS
+} Kind;
+
+static const char *kind_names[N_KINDS] = { "separated", "close", "touching", "marks" };
+
+/* An ink canvas (height, width), 0 .. 1. */
+typedef struct
+{
+  int width, height;
+  float *ink;
+} Canvas;
+
+/* Bilinear sample of a 28x28 digit (0..1 ink) at (x, y) in digit pixels. */
+static double
+sample (const guint8 *digit, double x, double y)
+{
+  int x0 = (int) floor (x), y0 = (int) floor (y);
+  double fx = x - x0, fy = y - y0, v = 0.0;
+
+  for (int dy = 0; dy < 2; dy++)
+    for (int dx = 0; dx < 2; dx++)
+      {
+        int xi = x0 + dx, yi = y0 + dy;
+        if (xi < 0 || yi < 0 || xi >= 28 || yi >= 28)
+          continue;
+        v += digit[yi * 28 + xi] / 255.0 * (dx ? fx : 1 - fx) * (dy ? fy : 1 - fy);
+      }
+  return v;
+}
+
+/* The digit enlarged @scale times, cropped to its ink (> 0.5): (h, w). */
+static float *
+render_digit (const guint8 *digit, double scale, int *w, int *h)
+{
+  int side = (int) ceil (28 * scale);
+  float *full = g_new0 (float, (gsize) side * side);
+  int x0 = side, x1 = -1, y0 = side, y1 = -1;
+  for (int y = 0; y < side; y++)
+    for (int x = 0; x < side; x++)
+      {
+        float v = (float) sample (digit, (x + 0.5) / scale - 0.5, (y + 0.5) / scale - 0.5);
+        full[y * side + x] = v;
+        if (v > 0.5f)
+          {
+            x0 = MIN (x0, x);
+            x1 = MAX (x1, x);
+            y0 = MIN (y0, y);
+            y1 = MAX (y1, y);
+          }
+      }
+  /* Keep the soft edges: a margin of a few pixels. */
+  int m = (int) ceil (scale);
+  x0 = MAX (0, x0 - m), y0 = MAX (0, y0 - m), x1 = MIN (side - 1, x1 + m), y1 = MIN (side - 1, y1 + m);
+  *w = x1 - x0 + 1;
+  *h = y1 - y0 + 1;
+  float *out = g_new (float, (gsize) *w * *h);
+  for (int y = 0; y < *h; y++)
+    memcpy (out + (gsize) y * *w, full + (gsize) (y0 + y) * side + x0, sizeof (float) * *w);
+  g_free (full);
+  return out;
+}
+
+/* A pen stroke from (ax, ay) to (bx, by), @radius pixels, anti-aliased. */
+static void
+draw_segment (Canvas *c, double ax, double ay, double bx, double by, double radius)
+{
+  int x0 = (int) floor (MIN (ax, bx) - radius - 1), x1 = (int) ceil (MAX (ax, bx) + radius + 1);
+  int y0 = (int) floor (MIN (ay, by) - radius - 1), y1 = (int) ceil (MAX (ay, by) + radius + 1);
+  double dx = bx - ax, dy = by - ay, len2 = dx * dx + dy * dy;
+  for (int y = MAX (0, y0); y <= MIN (c->height - 1, y1); y++)
+    for (int x = MAX (0, x0); x <= MIN (c->width - 1, x1); x++)
+      {
+        double px = x + 0.5, py = y + 0.5;
+        double t = len2 > 0 ? ((px - ax) * dx + (py - ay) * dy) / len2 : 0.0;
+        t = CLAMP (t, 0.0, 1.0);
+        double ex = px - (ax + t * dx), ey = py - (ay + t * dy);
+        float cover = (float) CLAMP (radius + 0.5 - sqrt (ex * ex + ey * ey), 0.0, 1.0);
+        float *p = &c->ink[(gsize) y * c->width + x];
+        *p = MAX (*p, cover);
+      }
+}
+
+/* A polyline through @n points (x, y pairs). */
+static void
+draw_polyline (Canvas *c, const double *points, int n, double radius)
+{
+  for (int i = 0; i + 1 < n; i++)
+    draw_segment (c, points[2 * i], points[2 * i + 1], points[2 * i + 2], points[2 * i + 3], radius);
+}
+
+/* A "$" of height @h with its top-left at (x, y): an S of two arcs and a
+ * bar through it, standing out above and below. */
+static void
+draw_dollar (Canvas *c, double x, double y, double h, double radius)
+{
+  double w = 0.55 * h, cx = x + w / 2, rx = 0.42 * w, ry = 0.22 * h, pts[2 * 42];
+  int n = 0;
+  /* Upper arc from its upper right, over the top and round the left to the
+   * middle; lower arc from the middle round the right to its lower left. */
+  for (int i = 0; i <= 20; i++, n++)
+    {
+      double a = (20.0 + 250.0 * i / 20.0) * G_PI / 180.0;
+      pts[2 * n] = cx + rx * cos (a);
+      pts[2 * n + 1] = y + 0.28 * h - ry * sin (a);
+    }
+  for (int i = 1; i <= 20; i++, n++)
+    {
+      double a = (90.0 - 250.0 * i / 20.0) * G_PI / 180.0;
+      pts[2 * n] = cx + rx * cos (a);
+      pts[2 * n + 1] = y + 0.72 * h - ry * sin (a);
+    }
+  draw_polyline (c, pts, n, radius);
+  draw_segment (c, cx, y - 0.12 * h, cx, y + 1.12 * h, radius);
+}
+
+/* Composes one string into a new canvas; @label gets the digits. */
+static Canvas
+compose (Kind kind, const DgIdx *images, const DgIdx *labels, int *next_digit, DgRng *rng,
+         GString *label, double *out_height, gboolean *ruled)
+{
+  int n = 2 + (int) (dg_rng_uniform (rng) * 9); /* 2 .. 10 */
+  double H = dg_rng_range (rng, 28, 110);       /* digit height, pixels */
+  double scale = H / 20.0;
+  double pen = 0.5 * 2.7 * scale;               /* MNIST's stroke, as a radius */
+  *ruled = dg_rng_uniform (rng) < 0.5;
+  float **digit = g_new (float *, n);
+  int *dw = g_new (int, n), *dh = g_new (int, n);
+  int comma_before = kind == KIND_MARKS && n >= 4 ? n - 3 : -1;
+
+  /* Wide enough for anything: each digit at most 28 * scale wide, plus gaps. */
+  Canvas c;
+  c.width = (int) (n * (28 * scale + 0.7 * H) + 4 * H);
+  c.height = (int) (3.2 * H);
+  c.ink = g_new0 (float, (gsize) c.width * c.height);
+  double baseline = 2.0 * H; /* digits' bottoms, before jitter */
+  double left = 1.2 * H;
+  int *touch = g_new0 (int, n);
+  if (kind == KIND_TOUCHING)
+    {
+      /* One touching pair, two in strings of six or more (never sharing a
+       * digit): digit i touches digit i - 1. */
+      int first = 1 + (int) (dg_rng_uniform (rng) * (n - 1));
+      touch[first] = 1;
+      if (n >= 6)
+        for (;;)
+          {
+            int second = 1 + (int) (dg_rng_uniform (rng) * (n - 1));
+            if (abs (second - first) >= 2)
+              {
+                touch[second] = 1;
+                break;
+              }
+          }
+    }
+
+  if (kind == KIND_MARKS)
+    {
+      double h = 1.0 * H;
+      draw_dollar (&c, left, baseline - h, h, pen);
+      left += 0.55 * h + 2 * pen + dg_rng_range (rng, 0.25, 0.5) * H;
+    }
+
+  /* Right ink edge of the canvas so far, per row. */
+  double *right_edge = g_new (double, c.height);
+  for (int y = 0; y < c.height; y++)
+    right_edge[y] = -1e9;
+  for (int y = 0; y < c.height; y++)
+    for (int x = c.width - 1; x >= 0; x--)
+      if (c.ink[(gsize) y * c.width + x] > 0.5f)
+        {
+          right_edge[y] = x;
+          break;
+        }
+
+  for (int i = 0; i < n; i++)
+    {
+      int index = (*next_digit)++ % images->n;
+      digit[i] = render_digit (images->data + (gsize) index * 784, scale, &dw[i], &dh[i]);
+      g_string_append_c (label, (char) ('0' + labels->data[index]));
+      int top = (int) (baseline - dh[i] + dg_rng_range (rng, -0.05, 0.05) * H);
+
+      if (i == comma_before)
+        {
+          /* A comma: a short tail below the baseline. */
+          double cx = -1e9;
+          for (int y = 0; y < c.height; y++)
+            cx = MAX (cx, right_edge[y] + 0.15 * H);
+          double pts[] = { cx + 0.05 * H, baseline - 0.08 * H, cx + 0.06 * H, baseline + 0.05 * H,
+                           cx - 0.04 * H, baseline + 0.2 * H };
+          draw_polyline (&c, pts, 3, pen);
+          for (int y = (int) (baseline - 0.2 * H); y < (int) (baseline + 0.3 * H) && y < c.height; y++)
+            right_edge[y] = MAX (right_edge[y], cx + 0.1 * H);
+        }
+
+      /* Leftmost ink per row of the new digit; the offset that puts it at
+       * the wanted gap from what is already there. */
+      double need = -1e9;
+      for (int y = 0; y < dh[i]; y++)
+        for (int x = 0; x < dw[i]; x++)
+          if (digit[i][(gsize) y * dw[i] + x] > 0.5f)
+            {
+              int cy = top + y;
+              if (cy >= 0 && cy < c.height)
+                need = MAX (need, right_edge[cy] - x);
+              break;
+            }
+      double gap;
+      if (i == 0 || need < -1e8)
+        gap = 0.0, need = left;
+      else if (kind == KIND_SEPARATED || kind == KIND_MARKS)
+        gap = dg_rng_range (rng, 0.25, 0.6) * H;
+      else if (touch[i])
+        gap = -dg_rng_range (rng, 0.0, 0.03) * H - 1;
+      else
+        gap = 2 + dg_rng_range (rng, 0.0, 0.1) * H;
+      int x0 = (int) ceil (need + gap);
+      for (int y = 0; y < dh[i]; y++)
+        for (int x = 0; x < dw[i]; x++)
+          {
+            int cx = x0 + x, cy = top + y;
+            if (cx < 0 || cy < 0 || cx >= c.width || cy >= c.height)
+              continue;
+            float *p = &c.ink[(gsize) cy * c.width + cx];
+            *p = MAX (*p, digit[i][(gsize) y * dw[i] + x]);
+            if (*p > 0.5f)
+              right_edge[cy] = MAX (right_edge[cy], cx);
+          }
+    }
+
+  double end = 0;
+  for (int y = 0; y < c.height; y++)
+    end = MAX (end, right_edge[y]);
+  if (kind == KIND_MARKS)
+    {
+      double y = baseline - 0.45 * H, x = end + dg_rng_range (rng, 0.25, 0.5) * H;
+      draw_segment (&c, x, y, x + 0.45 * H, y + dg_rng_range (rng, -0.05, 0.05) * H, pen);
+      end = x + 0.5 * H;
+    }
+  if (*ruled)
+    {
+      /* A box border round the field and a rule under the digits, which
+       * they may touch: a printed line, thinner than the pen. */
+      double t = MAX (0.5, dg_rng_range (rng, 0.3, 0.8) * pen);
+      double bx0 = 0.5 * H, bx1 = MIN (c.width - 2.0, end + 0.7 * H);
+      double by0 = 0.5 * H, by1 = 2.7 * H;
+      draw_segment (&c, bx0, by0, bx1, by0, t);
+      draw_segment (&c, bx0, by1, bx1, by1, t);
+      draw_segment (&c, bx0, by0, bx0, by1, t);
+      draw_segment (&c, bx1, by0, bx1, by1, t);
+      double rule = baseline + dg_rng_range (rng, -0.02, 0.12) * H;
+      draw_segment (&c, bx0, rule, bx1, rule, t);
+    }
+  c.width = MIN (c.width, (int) (end + 1.2 * H));
+
+  /* Crop the canvas's width (rows keep their stride for simplicity: copy). */
+  float *cropped = g_new (float, (gsize) c.width * c.height);
+  int full_width = (int) (n * (28 * scale + 0.7 * H) + 4 * H);
+  for (int y = 0; y < c.height; y++)
+    memcpy (cropped + (gsize) y * c.width, c.ink + (gsize) y * full_width, sizeof (float) * c.width);
+  g_free (c.ink);
+  c.ink = cropped;
+
+  for (int i = 0; i < n; i++)
+    g_free (digit[i]);
+  g_free (digit);
+  g_free (dw);
+  g_free (dh);
+  g_free (touch);
+  g_free (right_edge);
+  *out_height = H;
+  return c;
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DgIdx) images = NULL, labels = NULL;
+  g_autoptr (GString) csv = g_string_new ("file,kind,label,presentation\n");
+
+  if (argc != 4 && argc != 5)
+    {
+      g_printerr ("usage: make-strings MNIST_DIR OUT_DIR COUNT [FIRST]\n");
+      return 2;
+    }
+  int count = MAX (1, atoi (argv[3]));
+  int next_digit = argc == 5 ? atoi (argv[4]) : 0;
+  if (!dg_mnist_load (argv[1], "t10k", &images, &labels, &error))
+    {
+      g_printerr ("make-strings: %s\n", error->message);
+      return 1;
+    }
+  g_mkdir_with_parents (argv[2], 0755);
+
+  for (int kind = 0; kind < N_KINDS; kind++)
+    for (int i = 0; i < count; i++)
+      {
+        DgRng rng = dg_rng_at (2027, (uint64_t) i, (uint64_t) kind);
+        g_autoptr (GString) label = g_string_new (NULL);
+        double H;
+        gboolean ruled;
+        Canvas c = compose (kind, images, labels, &next_digit, &rng, label, &H, &ruled);
+
+        double angle = dg_rng_range (&rng, -5.0, 5.0) * G_PI / 180.0;
+        gboolean blur = dg_rng_uniform (&rng) < 1.0 / 3.0;
+        gboolean jpeg = dg_rng_uniform (&rng) < 0.5;
+        int quality = 70 + (int) (dg_rng_uniform (&rng) * 21);
+        double paper = dg_rng_range (&rng, 170, 250), ink = dg_rng_range (&rng, 0, 80);
+        double gradient = dg_rng_range (&rng, -30, 30), noise = dg_rng_range (&rng, 2, 10);
+
+        /* Turned about the centre: each output pixel samples the canvas. */
+        int width = c.width, height = c.height;
+        double ca = cos (angle), sa = sin (angle), mx = width / 2.0, my = height / 2.0;
+        g_autofree double *grey = g_new (double, (gsize) width * height);
+        for (int y = 0; y < height; y++)
+          for (int x = 0; x < width; x++)
+            {
+              double u = ca * (x + 0.5 - mx) + sa * (y + 0.5 - my) + mx - 0.5;
+              double v = -sa * (x + 0.5 - mx) + ca * (y + 0.5 - my) + my - 0.5;
+              int u0 = (int) floor (u), v0 = (int) floor (v);
+              double fu = u - u0, fv = v - v0, s = 0.0;
+              for (int dv = 0; dv < 2; dv++)
+                for (int du = 0; du < 2; du++)
+                  {
+                    int xi = u0 + du, yi = v0 + dv;
+                    if (xi >= 0 && yi >= 0 && xi < width && yi < height)
+                      s += c.ink[(gsize) yi * width + xi] * (du ? fu : 1 - fu) * (dv ? fv : 1 - fv);
+                  }
+              double background = paper + gradient * ((double) x / width - 0.5);
+              grey[(gsize) y * width + x] = background + (ink - background) * s;
+            }
+        if (blur)
+          {
+            g_autofree double *copy = g_memdup2 (grey, sizeof (double) * width * height);
+            for (int y = 1; y < height - 1; y++)
+              for (int x = 1; x < width - 1; x++)
+                {
+                  double s = 0.0;
+                  for (int dy = -1; dy <= 1; dy++)
+                    for (int dx = -1; dx <= 1; dx++)
+                      s += copy[(gsize) (y + dy) * width + x + dx];
+                  grey[(gsize) y * width + x] = s / 9.0;
+                }
+          }
+        g_autoptr (GdkPixbuf) page = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, width, height);
+        guint8 *pixels = gdk_pixbuf_get_pixels (page);
+        int stride = gdk_pixbuf_get_rowstride (page);
+        for (int y = 0; y < height; y++)
+          for (int x = 0; x < width; x++)
+            {
+              double v = grey[(gsize) y * width + x] + noise * dg_rng_normal (&rng);
+              guint8 level = (guint8) CLAMP (lround (v), 0, 255);
+              guint8 *p = pixels + (gsize) y * stride + x * 3;
+              p[0] = p[1] = p[2] = level;
+            }
+        g_free (c.ink);
+
+        g_autofree char *name = g_strdup_printf ("%s-%05d.%s", kind_names[kind], i, jpeg ? "jpg" : "png");
+        g_autofree char *path = g_build_filename (argv[2], name, NULL);
+        g_autofree char *q = g_strdup_printf ("%d", quality);
+        gboolean saved = jpeg ? gdk_pixbuf_save (page, path, "jpeg", &error, "quality", q, NULL)
+                              : gdk_pixbuf_save (page, path, "png", &error, NULL);
+        if (!saved)
+          {
+            g_printerr ("make-strings: %s: %s\n", path, error->message);
+            return 1;
+          }
+        g_string_append_printf (csv, "%s,%s,%s,%s%s%s%s height %.0f angle %.1f\n", name,
+                                kind_names[kind], label->str, ruled ? "ruled" : "plain",
+                                blur ? " blur" : "", jpeg ? " jpeg" : "", " noise", H,
+                                angle * 180.0 / G_PI);
+      }
+
+  g_autofree char *csv_path = g_build_filename (argv[2], "labels.csv", NULL);
+  if (!g_file_set_contents (csv_path, csv->str, (gssize) csv->len, &error))
+    {
+      g_printerr ("make-strings: %s\n", error->message);
+      return 1;
+    }
+  return 0;
+}

@@ -1,0 +1,385 @@
+/* test-segment.c: pages of drawn digits -> the digit string.  Each step on
+ * hand-made masks, then whole pages through the shipped model: pieces of
+ * one digit merged, touching digits cut apart, rules and box borders
+ * removed, commas, dashes and currency signs left out, lines read in order. */
+#include "dg-draw.h"
+#include "dg-segment.h"
+
+#include <math.h>
+#include <string.h>
+
+/* A page of paper (grey 235, a light gradient, a little noise). */
+typedef struct
+{
+  int width, height;
+  guint8 *grey; /* (height, width) */
+} Page;
+
+static Page
+page_new (int width, int height)
+{
+  Page page = { width, height, g_new (guint8, (gsize) width * height) };
+  guint32 noise = 7;
+  for (int y = 0; y < height; y++)
+    for (int x = 0; x < width; x++)
+      {
+        noise = noise * 1664525u + 1013904223u;
+        page.grey[(gsize) y * width + x] = (guint8) (228 + 12 * x / width + (noise >> 29));
+      }
+  return page;
+}
+
+/* Digits of @text (spaces skip a place) drawn @h pixels tall from (x, y),
+ * @advance pixels apart. */
+static void
+draw_text (Page *page, const char *text, double x, double y, double h, double advance)
+{
+  for (int i = 0; text[i] != '\0'; i++)
+    if (text[i] >= '0' && text[i] <= '9')
+      dg_draw_digit (page->grey, page->width, page->height, page->width, text[i] - '0',
+                     x + i * advance, y, h, 0.1, 0.1 * h, 30);
+}
+
+static void
+draw_line (Page *page, double ax, double ay, double bx, double by, double width, int ink)
+{
+  dg_draw_segment (page->grey, page->width, page->height, page->width, ax, ay, bx, by, width / 2,
+                   ink);
+}
+
+static DgModel *
+shipped_model (void)
+{
+  static DgModel *model;
+  if (model == NULL)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autofree char *path = dg_model_find_default_weights (&error);
+      g_assert_no_error (error);
+      model = dg_model_load (path, &error);
+      g_assert_no_error (error);
+    }
+  return model;
+}
+
+static DgReading *
+read_page (const Page *page)
+{
+  /* DIGITS_TEST_ARTIFACTS=DIR keeps each page, as PGM, for a look. */
+  const char *artifacts = g_getenv ("DIGITS_TEST_ARTIFACTS");
+  if (artifacts != NULL)
+    {
+      g_autofree char *name = g_strdup_printf ("%s.pgm", g_test_get_path ());
+      g_strdelimit (name, "/", '-');
+      g_autofree char *path = g_build_filename (artifacts, name, NULL);
+      g_autofree char *header = g_strdup_printf ("P5 %d %d 255\n", page->width, page->height);
+      g_autoptr (GString) pgm = g_string_new (header);
+      g_string_append_len (pgm, (const char *) page->grey, (gssize) page->width * page->height);
+      g_mkdir_with_parents (artifacts, 0755);
+      g_file_set_contents (path, pgm->str, (gssize) pgm->len, NULL);
+    }
+
+  g_autoptr (GError) error = NULL;
+  DgReading *reading = dg_read_digits (shipped_model (), page->grey, page->width, page->height,
+                                       page->width, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (reading);
+  g_test_message ("read “%s”, lowest confidence %.3f, %d marks", reading->text,
+                  reading->confidence, reading->n_marks);
+  return reading;
+}
+
+static int
+count_marks (const DgReading *reading, DgMarkKind kind)
+{
+  int n = 0;
+  for (int m = 0; m < reading->n_marks; m++)
+    n += reading->marks[m].kind == kind;
+  return n;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Steps                                                                     */
+
+static void
+test_stroke_width (void)
+{
+  enum { W = 200, H = 100 };
+  guint8 mask[W * H] = { 0 };
+  /* A bar 120 long and 6 thick: area 720 over half its perimeter 126. */
+  for (int y = 40; y < 46; y++)
+    for (int x = 40; x < 160; x++)
+      mask[y * W + x] = 1;
+  g_assert_cmpfloat_with_epsilon (dg_mask_stroke_width (mask, W, H), 720.0 / 126.0, 1e-9);
+  memset (mask, 0, sizeof mask);
+  g_assert_cmpfloat (dg_mask_stroke_width (mask, W, H), ==, 0.0);
+}
+
+/* A box's border and a rule through it go; a ring (a 0) inside, touching
+ * the rule, stays whole but for the rule's own pixels. */
+static void
+test_rules_removed (void)
+{
+  enum { W = 600, H = 200 };
+  g_autofree guint8 *mask = g_new0 (guint8, W * H);
+  for (int x = 20; x < 580; x++)
+    for (int t = 0; t < 3; t++)
+      {
+        mask[(20 + t) * W + x] = 1;  /* top */
+        mask[(177 + t) * W + x] = 1; /* bottom */
+        mask[(140 + t) * W + x] = 1; /* the rule under the digits */
+      }
+  for (int y = 20; y < 180; y++)
+    for (int t = 0; t < 3; t++)
+      {
+        mask[y * W + 20 + t] = 1;
+        mask[y * W + 577 + t] = 1;
+      }
+  /* A ring of radius 40 (stroke 8) sitting on the rule. */
+  int ring = 0;
+  for (int y = 0; y < H; y++)
+    for (int x = 0; x < W; x++)
+      {
+        double r = hypot (x - 300.0, y - 100.0);
+        if (r >= 36.0 && r < 44.0 && !mask[y * W + x])
+          {
+            mask[y * W + x] = 1;
+            ring++;
+          }
+      }
+
+  g_autoptr (GArray) rules = g_array_new (FALSE, FALSE, sizeof (DgBox));
+  int found = dg_remove_rules (mask, W, H, 8.0, rules);
+  g_assert_cmpint (found, ==, 5);
+  g_assert_cmpint (rules->len, ==, 5);
+
+  /* The border's and the rule's pixels are marked, away from the ring. */
+  g_assert_cmpint (mask[21 * W + 100], ==, 2);
+  g_assert_cmpint (mask[178 * W + 100], ==, 2);
+  g_assert_cmpint (mask[141 * W + 500], ==, 2);
+  g_assert_cmpint (mask[100 * W + 21], ==, 2);
+  g_assert_cmpint (mask[100 * W + 578], ==, 2);
+  /* The ring's own pixels are all still ink. */
+  int kept = 0;
+  for (int y = 0; y < H; y++)
+    for (int x = 0; x < W; x++)
+      {
+        double r = hypot (x - 300.0, y - 100.0);
+        if (r >= 36.0 && r < 44.0 && (y < 140 || y > 142))
+          kept += mask[y * W + x] == 1;
+      }
+  g_assert_cmpint (kept, >=, ring - 40);
+}
+
+/* A digit's long stroke is not a rule. */
+static void
+test_rules_not_digits (void)
+{
+  enum { W = 400, H = 200 };
+  g_autofree guint8 *mask = g_new0 (guint8, W * H);
+  for (int y = 40; y < 160; y++)       /* a "1", 120 tall, 8 wide */
+    for (int x = 100; x < 108; x++)
+      mask[y * W + x] = 1;
+  for (int x = 200; x < 290; x++)      /* a 7's bar, 90 long */
+    for (int y = 40; y < 48; y++)
+      mask[y * W + x] = 1;
+  g_assert_cmpint (dg_remove_rules (mask, W, H, 8.0, NULL), ==, 0);
+  for (int i = 0; i < W * H; i++)
+    g_assert_cmpint (mask[i], <=, 1);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Whole pages                                                               */
+
+static void
+test_read_separated (void)
+{
+  Page page = page_new (900, 300);
+  draw_text (&page, "3904", 100, 80, 120, 160);
+  g_autoptr (DgReading) reading = read_page (&page);
+  g_assert_cmpstr (reading->text, ==, "3904");
+  g_assert_cmpint (reading->n_digits, ==, 4);
+  g_assert_cmpint (reading->n_lines, ==, 1);
+  for (int d = 0; d < 4; d++)
+    {
+      const DgBox *box = &reading->digits[d].box;
+      /* Each box holds its digit: 120 tall, starting near its place. */
+      g_assert_cmpint (abs (box->x - (100 + 160 * d)), <, 30);
+      g_assert_cmpint (abs (box->height - 120), <, 20);
+      g_assert_cmpint (reading->digits[d].line, ==, 0);
+    }
+  g_assert_cmpfloat (reading->confidence, >, 0.5);
+  g_assert_cmpfloat (reading->digit_height, >, 100);
+  g_free (page.grey);
+}
+
+/* Light ink on a dark board reads the same. */
+static void
+test_read_light_on_dark (void)
+{
+  Page page = page_new (900, 300);
+  draw_text (&page, "5618", 100, 80, 120, 160);
+  for (gsize i = 0; i < (gsize) page.width * page.height; i++)
+    page.grey[i] = 255 - page.grey[i];
+  g_autoptr (DgReading) reading = read_page (&page);
+  g_assert_cmpstr (reading->text, ==, "5618");
+  g_free (page.grey);
+}
+
+/* A 5 whose bar came off and a 4 drawn in two strokes that do not meet
+ * are one digit each. */
+static void
+test_merge_pieces (void)
+{
+  Page page = page_new (800, 300);
+  double h = 120, x = 100, y = 80, pen = 12;
+  /* The 5: its body, and the bar 6 pixels above and right of where it joins. */
+  const double *p = dg_draw_digit_points[5];
+  for (int i = 1; i < 8; i++)
+    draw_line (&page, x + h * p[2 * i], y + h * p[2 * i + 1], x + h * p[2 * i + 2],
+               y + h * p[2 * i + 3], pen, 30);
+  draw_line (&page, x + h * 0.14 + 10, y - 14, x + h * 0.7, y - 14, pen, 30);
+  /* The 4: the stem, and the slanted stroke and crossbar stopping short of it. */
+  x = 400;
+  draw_line (&page, x + 0.55 * h, y, x + 0.55 * h, y + h, pen, 30);
+  draw_line (&page, x + 0.4 * h, y + 0.1 * h, x, y + 0.68 * h, pen, 30);
+  draw_line (&page, x, y + 0.68 * h, x + 0.47 * h, y + 0.68 * h, pen, 30);
+  g_autoptr (DgReading) reading = read_page (&page);
+  g_assert_cmpstr (reading->text, ==, "54");
+  g_free (page.grey);
+}
+
+/* Two digits whose strokes touch are cut apart. */
+static void
+test_split_touching (void)
+{
+  Page page = page_new (700, 300);
+  /* A 4 and a 7 whose bar runs into the 4's stem; a 2 and a 3 touching. */
+  draw_text (&page, "47", 100, 80, 120, 72);
+  draw_text (&page, "23", 400, 80, 120, 78);
+  g_autoptr (DgReading) reading = read_page (&page);
+  g_assert_cmpstr (reading->text, ==, "4723");
+  g_assert_cmpint (reading->n_digits, ==, 4);
+  /* The cut leaves the 4 to the left of the 7. */
+  g_assert_cmpint (reading->digits[0].box.x + reading->digits[0].box.width, <=,
+                   reading->digits[1].box.x + 20);
+  g_free (page.grey);
+}
+
+/* An amount on a form: a box round it and a rule the digits sit on. */
+static void
+test_ruled_box (void)
+{
+  Page page = page_new (1000, 320);
+  draw_line (&page, 60, 40, 940, 40, 3, 70);
+  draw_line (&page, 60, 280, 940, 280, 3, 70);
+  draw_line (&page, 60, 40, 60, 280, 3, 70);
+  draw_line (&page, 940, 40, 940, 280, 3, 70);
+  draw_line (&page, 60, 222, 940, 222, 3, 70);
+  draw_text (&page, "2019", 150, 100, 120, 170);
+  g_autoptr (DgReading) reading = read_page (&page);
+  g_assert_cmpstr (reading->text, ==, "2019");
+  g_assert_cmpint (count_marks (reading, DG_MARK_RULE), >=, 5);
+  g_free (page.grey);
+}
+
+/* "$1,250-": the sign, the comma and the dash are marks, not digits. */
+static void
+test_marks_ignored (void)
+{
+  Page page = page_new (1100, 320);
+  double h = 120, y = 90, pen = 12;
+  /* A dollar sign: an S of two arcs and a bar standing out above and below. */
+  double cx = 130, prev_x = 0, prev_y = 0;
+  for (int i = 0; i <= 40; i++)
+    {
+      double t = i / 40.0, a, px, py;
+      if (t <= 0.5)
+        {
+          a = (20.0 + 250.0 * t * 2) * G_PI / 180.0;
+          px = cx + 0.3 * h * cos (a);
+          py = y + 0.28 * h - 0.22 * h * sin (a);
+        }
+      else
+        {
+          a = (90.0 - 250.0 * (t - 0.5) * 2) * G_PI / 180.0;
+          px = cx + 0.3 * h * cos (a);
+          py = y + 0.72 * h - 0.22 * h * sin (a);
+        }
+      if (i > 0)
+        draw_line (&page, prev_x, prev_y, px, py, pen, 30);
+      prev_x = px;
+      prev_y = py;
+    }
+  draw_line (&page, cx, y - 0.15 * h, cx, y + 1.15 * h, pen, 30);
+  draw_text (&page, "1", 260, y, h, 0);
+  /* The comma, low after the 1. */
+  draw_line (&page, 372, y + h - 8, 366, y + h + 22, pen, 30);
+  draw_text (&page, "250", 420, y, h, 150);
+  /* The dash after the amount. */
+  draw_line (&page, 900, y + 0.5 * h, 960, y + 0.5 * h, pen, 30);
+  g_autoptr (DgReading) reading = read_page (&page);
+  g_assert_cmpstr (reading->text, ==, "1250");
+  g_assert_cmpint (count_marks (reading, DG_MARK_SYMBOL), >=, 2);
+  g_free (page.grey);
+}
+
+/* Two lines: top to bottom, each left to right, separated by a space. */
+static void
+test_two_lines (void)
+{
+  Page page = page_new (900, 600);
+  draw_text (&page, "12", 120, 80, 110, 150);
+  draw_text (&page, "345", 100, 360, 110, 150);
+  g_autoptr (DgReading) reading = read_page (&page);
+  g_assert_cmpstr (reading->text, ==, "12 345");
+  g_assert_cmpint (reading->n_lines, ==, 2);
+  g_assert_cmpint (reading->n_digits, ==, 5);
+  int lines[] = { 0, 0, 1, 1, 1 };
+  for (int d = 0; d < 5; d++)
+    g_assert_cmpint (reading->digits[d].line, ==, lines[d]);
+  g_free (page.grey);
+}
+
+static void
+test_nothing (void)
+{
+  g_autoptr (GError) error = NULL;
+  Page page = page_new (600, 300);
+  DgReading *reading = dg_read_digits (shipped_model (), page.grey, page.width, page.height,
+                                       page.width, &error);
+  g_assert_null (reading);
+  g_assert_error (error, DG_PREPROCESS_ERROR, DG_PREPROCESS_ERROR_NOTHING_TO_READ);
+  g_clear_error (&error);
+
+  /* An empty box on a form is nothing to read either. */
+  draw_line (&page, 60, 40, 540, 40, 3, 60);
+  draw_line (&page, 60, 260, 540, 260, 3, 60);
+  draw_line (&page, 60, 40, 60, 260, 3, 60);
+  draw_line (&page, 540, 40, 540, 260, 3, 60);
+  reading = dg_read_digits (shipped_model (), page.grey, page.width, page.height, page.width,
+                            &error);
+  g_assert_null (reading);
+  g_assert_error (error, DG_PREPROCESS_ERROR, DG_PREPROCESS_ERROR_NOTHING_TO_READ);
+  g_free (page.grey);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  dg_set_threads (1);
+
+  g_test_add_func ("/segment/stroke-width", test_stroke_width);
+  g_test_add_func ("/segment/rules/removed", test_rules_removed);
+  g_test_add_func ("/segment/rules/not-digits", test_rules_not_digits);
+  g_test_add_func ("/segment/read/separated", test_read_separated);
+  g_test_add_func ("/segment/read/light-on-dark", test_read_light_on_dark);
+  g_test_add_func ("/segment/read/merge-pieces", test_merge_pieces);
+  g_test_add_func ("/segment/read/split-touching", test_split_touching);
+  g_test_add_func ("/segment/read/ruled-box", test_ruled_box);
+  g_test_add_func ("/segment/read/marks-ignored", test_marks_ignored);
+  g_test_add_func ("/segment/read/two-lines", test_two_lines);
+  g_test_add_func ("/segment/read/nothing", test_nothing);
+  return g_test_run ();
+}
