@@ -38,24 +38,46 @@ dg_get_threads (void)
 }
 
 /* Scratch memory that lives with the thread, so the hot path allocates
- * nothing after its first call.  Slots: 0 unfolded columns or Winograd
+ * nothing after its first call, and is freed when the thread ends (worker
+ * threads of a pool come and go).  Slots: 0 unfolded columns or Winograd
  * blocks, 1 transformed kernels or flattened features, 2 the inference
  * plan's activations or a dense layer's input gradient, 3 Winograd rows. */
+typedef struct
+{
+  float *buffers[4];
+  size_t sizes[4]; /* floats */
+} Scratch;
+
+static void
+scratch_free (gpointer data)
+{
+  Scratch *scratch = data;
+  for (int i = 0; i < 4; i++)
+    free (scratch->buffers[i]);
+  g_free (scratch);
+}
+
+static GPrivate scratch_key = G_PRIVATE_INIT (scratch_free);
+
 float *
 dg_scratch (int slot, size_t n_floats)
 {
-  static __thread float *buffers[4];
-  static __thread size_t sizes[4];
+  Scratch *scratch = g_private_get (&scratch_key);
 
-  if (sizes[slot] < n_floats)
+  if (scratch == NULL)
     {
-      free (buffers[slot]);
-      buffers[slot] = malloc (n_floats * sizeof (float));
-      if (buffers[slot] == NULL)
-        g_error ("out of memory allocating %zu bytes of scratch", n_floats * sizeof (float));
-      sizes[slot] = n_floats;
+      scratch = g_new0 (Scratch, 1);
+      g_private_set (&scratch_key, scratch);
     }
-  return buffers[slot];
+  if (scratch->sizes[slot] < n_floats)
+    {
+      free (scratch->buffers[slot]);
+      scratch->buffers[slot] = malloc (n_floats * sizeof (float));
+      if (scratch->buffers[slot] == NULL)
+        g_error ("out of memory allocating %zu bytes of scratch", n_floats * sizeof (float));
+      scratch->sizes[slot] = n_floats;
+    }
+  return scratch->buffers[slot];
 }
 
 /* Unfold columns [n0, n1) of a convolution's input into rows.
