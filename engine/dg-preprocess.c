@@ -277,57 +277,233 @@ point_radius (const DgPoint *p, double pen_width)
   return 0.5 * pen_width * factor;
 }
 
+/* Widens [*lo, *hi] to take in [a, b]. */
+static inline void
+widen (double *lo, double *hi, double a, double b)
+{
+  *lo = MIN (*lo, a);
+  *hi = MAX (*hi, b);
+}
+
+/* Widens [*lo, *hi] by the chord of the disc at (cx, cy), radius @r, on the
+ * line y = @y. */
+static inline void
+widen_by_chord (double *lo, double *hi, double cx, double cy, double r, double y)
+{
+  double h2 = r * r - (y - cy) * (y - cy);
+  if (h2 >= 0.0)
+    {
+      double h = sqrt (h2);
+      widen (lo, hi, cx - h, cx + h);
+    }
+}
+
 /* Sets the mask samples inside the capsule from (x0, y0) radius r0 to
- * (x1, y1) radius r1 (the radius varying linearly along it), output pixels. */
+ * (x1, y1) radius r1, output pixels: the convex hull of the two discs (a
+ * line with round caps; with pressure, a tapering one).  Being convex, it
+ * meets each row of samples in one interval: the span of the two discs'
+ * chords and of the crossings of the quadrilateral between the discs'
+ * outer tangents.  Each row is one memset, so a segment costs its height,
+ * however many samples it covers. */
 static void
 fill_capsule (guint8 *mask, double x0, double y0, double r0, double x1, double y1, double r1)
 {
   double left = MIN (x0 - r0, x1 - r1), right = MAX (x0 + r0, x1 + r1);
   double top = MIN (y0 - r0, y1 - r1), bottom = MAX (y0 + r0, y1 + r1);
   /* Sample i sits at (i + 0.5) / SUPERSAMPLE. */
-  double i_min = ceil (left * SUPERSAMPLE - 0.5), i_max = floor (right * SUPERSAMPLE - 0.5);
   double j_min = ceil (top * SUPERSAMPLE - 0.5), j_max = floor (bottom * SUPERSAMPLE - 0.5);
-  if (i_max < 0 || j_max < 0 || i_min > MASK_SIDE - 1 || j_min > MASK_SIDE - 1)
+  if (right * SUPERSAMPLE - 0.5 < 0.0 || j_max < 0.0 || left * SUPERSAMPLE - 0.5 > MASK_SIDE - 1
+      || j_min > MASK_SIDE - 1)
     return;
-  int ia = (int) MAX (i_min, 0.0), ib = (int) MIN (i_max, MASK_SIDE - 1.0);
   int ja = (int) MAX (j_min, 0.0), jb = (int) MIN (j_max, MASK_SIDE - 1.0);
 
-  double dx = x1 - x0, dy = y1 - y0, len2 = dx * dx + dy * dy;
-  double r_max = MAX (r0, r1);
+  /* The quadrilateral's corners, in order round it: c + r n for both discs
+   * and both outer tangents, whose normals n satisfy n . (c1 - c0) = r0 - r1.
+   * None when one disc holds the other. */
+  double quad[4][2];
+  gboolean has_quad = FALSE;
+  double dx = x1 - x0, dy = y1 - y0, length = sqrt (dx * dx + dy * dy);
+  if (length > fabs (r1 - r0) + 1e-12)
+    {
+      double ux = dx / length, uy = dy / length;
+      double s = (r0 - r1) / length, c = sqrt (1.0 - s * s);
+      double n_plus[2] = { s * ux - c * uy, s * uy + c * ux };
+      double n_minus[2] = { s * ux + c * uy, s * uy - c * ux };
+      quad[0][0] = x0 + r0 * n_plus[0], quad[0][1] = y0 + r0 * n_plus[1];
+      quad[1][0] = x1 + r1 * n_plus[0], quad[1][1] = y1 + r1 * n_plus[1];
+      quad[2][0] = x1 + r1 * n_minus[0], quad[2][1] = y1 + r1 * n_minus[1];
+      quad[3][0] = x0 + r0 * n_minus[0], quad[3][1] = y0 + r0 * n_minus[1];
+      has_quad = TRUE;
+    }
+
   for (int j = ja; j <= jb; j++)
     {
       double sy = (j + 0.5) / SUPERSAMPLE;
-
-      /* Only the part of the segment within r_max of this row matters, and
-       * only samples within r_max of that part: scan those, not the whole
-       * box, so a long diagonal costs its length, not its box's area. */
-      double t_lo = 0.0, t_hi = 1.0;
-      if (fabs (dy) > 1e-12)
+      double lo = G_MAXDOUBLE, hi = -G_MAXDOUBLE;
+      widen_by_chord (&lo, &hi, x0, y0, r0, sy);
+      widen_by_chord (&lo, &hi, x1, y1, r1, sy);
+      for (int e = 0; has_quad && e < 4; e++)
         {
-          double ta = (sy - r_max - y0) / dy, tb = (sy + r_max - y0) / dy;
-          t_lo = MAX (MIN (ta, tb), 0.0);
-          t_hi = MIN (MAX (ta, tb), 1.0);
-          if (t_lo > t_hi)
+          const double *a = quad[e], *b = quad[(e + 1) % 4];
+          if ((a[1] - sy) * (b[1] - sy) > 0.0)
             continue;
+          if (a[1] == b[1])
+            widen (&lo, &hi, MIN (a[0], b[0]), MAX (a[0], b[0]));
+          else
+            {
+              double x = a[0] + (sy - a[1]) * (b[0] - a[0]) / (b[1] - a[1]);
+              widen (&lo, &hi, x, x);
+            }
         }
-      double xa = x0 + t_lo * dx, xb = x0 + t_hi * dx;
-      double row_i_min = ceil ((MIN (xa, xb) - r_max) * SUPERSAMPLE - 0.5);
-      double row_i_max = floor ((MAX (xa, xb) + r_max) * SUPERSAMPLE - 0.5);
-      int row_ia = (int) MAX (row_i_min, (double) ia);
-      int row_ib = (int) MIN (row_i_max, (double) ib);
+      if (lo > hi)
+        continue;
+      double i_min = ceil (lo * SUPERSAMPLE - 0.5), i_max = floor (hi * SUPERSAMPLE - 0.5);
+      if (i_max < 0.0 || i_min > MASK_SIDE - 1 || i_min > i_max)
+        continue;
+      int ia = (int) MAX (i_min, 0.0), ib = (int) MIN (i_max, MASK_SIDE - 1.0);
+      memset (mask + j * MASK_SIDE + ia, 1, ib - ia + 1);
+    }
+}
 
-      for (int i = row_ia; i <= row_ib; i++)
+/* A point of a stroke at the output scale, before the offset: position and
+ * pen radius, output pixels. */
+typedef struct
+{
+  double x, y, r;
+} PenPoint;
+
+/* Strokes at the output scale, simplified: @lengths[s] points of stroke s
+ * follow one another in @points. */
+typedef struct
+{
+  int n_strokes;
+  int *lengths;
+  PenPoint *points;
+} PenStrokes;
+
+/* How far, output pixels, a simplified stroke may stray from the drawn one:
+ * a quarter of the distance between samples. */
+#define SIMPLIFY_TOLERANCE (0.25 / SUPERSAMPLE)
+/* Points a simplified segment may stand for, at most (a bound on the work
+ * per point: a straight line of 100000 points would otherwise cost their
+ * square). */
+#define SIMPLIFY_MAX_RUN 64
+
+/* Whether the points strictly between @a and @b lie within
+ * SIMPLIFY_TOLERANCE of the segment from @a to @b, radius included. */
+static gboolean
+segment_stands_for (const PenPoint *a, const PenPoint *b)
+{
+  double dx = b->x - a->x, dy = b->y - a->y, len2 = dx * dx + dy * dy;
+  for (const PenPoint *q = a + 1; q < b; q++)
+    {
+      double t = len2 > 0.0 ? ((q->x - a->x) * dx + (q->y - a->y) * dy) / len2 : 0.0;
+      t = CLAMP (t, 0.0, 1.0);
+      double ex = q->x - (a->x + t * dx), ey = q->y - (a->y + t * dy);
+      double er = q->r - (a->r + t * (b->r - a->r));
+      if (ex * ex + ey * ey > SIMPLIFY_TOLERANCE * SIMPLIFY_TOLERANCE
+          || fabs (er) > SIMPLIFY_TOLERANCE)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* The strokes at @scale with the pen @pen_width output pixels wide, each
+ * stroke's points thinned to those a polyline within SIMPLIFY_TOLERANCE of
+ * it needs: a mouse or a tablet reports far more points than 8x8 samples
+ * per pixel can tell apart, and rendering costs a row loop per segment. */
+static PenStrokes
+pen_strokes_new (const DgStroke *strokes, int n_strokes, double scale, double pen_width)
+{
+  int total = 0;
+  for (int s = 0; s < n_strokes; s++)
+    total += strokes[s].n_points;
+
+  PenStrokes pen = { n_strokes, g_new0 (int, MAX (n_strokes, 1)), g_new (PenPoint, MAX (total, 1)) };
+  PenPoint *out = pen.points;
+  g_autofree PenPoint *scaled = g_new (PenPoint, MAX (total, 1));
+  for (int s = 0; s < n_strokes; s++)
+    {
+      int n = strokes[s].n_points;
+      if (n == 0)
+        continue;
+      for (int i = 0; i < n; i++)
         {
-          guint8 *m = mask + j * MASK_SIDE + i;
-          if (*m)
+          const DgPoint *p = &strokes[s].points[i];
+          scaled[i] = (PenPoint) { scale * p->x, scale * p->y, point_radius (p, pen_width) };
+        }
+
+      /* Greedy: from the last point kept, reach as far as a segment can
+       * stand for every point on the way. */
+      PenPoint *first = out;
+      *out++ = scaled[0];
+      int anchor = 0;
+      for (int end = 2; end < n; end++)
+        if (end - anchor > SIMPLIFY_MAX_RUN || !segment_stands_for (&scaled[anchor], &scaled[end]))
+          {
+            anchor = end - 1;
+            *out++ = scaled[anchor];
+          }
+      if (n > 1)
+        *out++ = scaled[n - 1];
+      pen.lengths[s] = (int) (out - first);
+    }
+  return pen;
+}
+
+static void
+pen_strokes_clear (PenStrokes *pen)
+{
+  g_clear_pointer (&pen->lengths, g_free);
+  g_clear_pointer (&pen->points, g_free);
+}
+
+/* Sets the mask samples (MASK_SIDE, MASK_SIDE) the strokes cover, moved by
+ * (@offset_x, @offset_y) output pixels. */
+static void
+render_mask (const PenStrokes *pen, double offset_x, double offset_y, guint8 *mask)
+{
+  const PenPoint *p = pen->points;
+  for (int s = 0; s < pen->n_strokes; p += pen->lengths[s], s++)
+    {
+      int n = pen->lengths[s];
+      /* Segment i joins points i and i + 1; a lone point is a capsule of
+       * length zero, a disc. */
+      for (int i = 0; i < MAX (n - 1, MIN (n, 1)); i++)
+        {
+          const PenPoint *a = &p[i], *b = &p[MIN (i + 1, n - 1)];
+          fill_capsule (mask, a->x + offset_x, a->y + offset_y, a->r, b->x + offset_x,
+                        b->y + offset_y, b->r);
+        }
+    }
+}
+
+/* Box-filters each 8x8 block of @mask, moved right @shift_x and down
+ * @shift_y samples (what leaves the mask is lost), into @out (28, 28):
+ * columns first, a row of blocks at a time, in loops the compiler
+ * vectorises. */
+static void
+mask_coverage (const guint8 *mask, int shift_x, int shift_y, float out[DG_IMAGE_PIXELS])
+{
+  int i0 = CLAMP (shift_x, 0, MASK_SIDE), i1 = CLAMP (MASK_SIDE + shift_x, 0, MASK_SIDE);
+  for (int y = 0; y < SIDE; y++)
+    {
+      guint16 columns[MASK_SIDE] = { 0 };
+      for (int j = y * SUPERSAMPLE; j < (y + 1) * SUPERSAMPLE; j++)
+        {
+          int source_j = j - shift_y;
+          if (source_j < 0 || source_j >= MASK_SIDE)
             continue;
-          double sx = (i + 0.5) / SUPERSAMPLE;
-          double t = len2 > 1e-12 ? ((sx - x0) * dx + (sy - y0) * dy) / len2 : 0.0;
-          t = CLAMP (t, 0.0, 1.0);
-          double ex = sx - (x0 + t * dx), ey = sy - (y0 + t * dy);
-          double r = r0 + t * (r1 - r0);
-          if (ex * ex + ey * ey <= r * r)
-            *m = 1;
+          const guint8 *row = mask + source_j * MASK_SIDE - shift_x;
+          for (int i = i0; i < i1; i++)
+            columns[i] += row[i];
+        }
+      for (int x = 0; x < SIDE; x++)
+        {
+          int covered = 0;
+          for (int i = 0; i < SUPERSAMPLE; i++)
+            covered += columns[x * SUPERSAMPLE + i];
+          out[y * SIDE + x] = (float) covered / (SUPERSAMPLE * SUPERSAMPLE);
         }
     }
 }
@@ -338,32 +514,11 @@ dg_render_strokes (const DgStroke *strokes, int n_strokes, double scale, double 
 {
   g_return_if_fail (out != NULL && (strokes != NULL || n_strokes == 0));
 
-  guint8 *mask = g_new0 (guint8, MASK_SIDE * MASK_SIDE);
-  for (int s = 0; s < n_strokes; s++)
-    {
-      const DgPoint *p = strokes[s].points;
-      int n = strokes[s].n_points;
-      /* Segment i joins points i and i + 1; a lone point is a capsule of
-       * length zero, a disc. */
-      for (int i = 0; i < MAX (n - 1, MIN (n, 1)); i++)
-        {
-          const DgPoint *a = &p[i], *b = &p[MIN (i + 1, n - 1)];
-          fill_capsule (mask, scale * a->x + offset_x, scale * a->y + offset_y,
-                        point_radius (a, pen_width), scale * b->x + offset_x,
-                        scale * b->y + offset_y, point_radius (b, pen_width));
-        }
-    }
-
-  for (int y = 0; y < SIDE; y++)
-    for (int x = 0; x < SIDE; x++)
-      {
-        int covered = 0;
-        for (int j = 0; j < SUPERSAMPLE; j++)
-          for (int i = 0; i < SUPERSAMPLE; i++)
-            covered += mask[(y * SUPERSAMPLE + j) * MASK_SIDE + x * SUPERSAMPLE + i];
-        out[y * SIDE + x] = (float) covered / (SUPERSAMPLE * SUPERSAMPLE);
-      }
-  g_free (mask);
+  PenStrokes pen = pen_strokes_new (strokes, n_strokes, scale, pen_width);
+  g_autofree guint8 *mask = g_new0 (guint8, MASK_SIDE * MASK_SIDE);
+  render_mask (&pen, offset_x, offset_y, mask);
+  mask_coverage (mask, 0, 0, out);
+  pen_strokes_clear (&pen);
 }
 
 /* Checks the strokes against the limits; counts their points. */
@@ -499,13 +654,23 @@ dg_preprocess_strokes (const DgStroke *strokes, int n_strokes, double canvas_wid
    * shifting the pixels would blur them. */
   double offset_x = DG_DIGIT_CENTRE + 0.5 - scale * 0.5 * (x0 + x1);
   double offset_y = DG_DIGIT_CENTRE + 0.5 - scale * 0.5 * (y0 + y1);
-  dg_render_strokes (strokes, n_strokes, scale, offset_x, offset_y, DG_PEN_WIDTH, out);
+  PenStrokes pen = pen_strokes_new (strokes, n_strokes, scale, DG_PEN_WIDTH);
+  g_autofree guint8 *mask = g_new0 (guint8, MASK_SIDE * MASK_SIDE);
+  render_mask (&pen, offset_x, offset_y, mask);
+  mask_coverage (mask, 0, 0, out);
 
   double com_x, com_y;
-  if (!dg_center_of_mass (out, SIDE, SIDE, &com_x, &com_y))
+  gboolean inked = dg_center_of_mass (out, SIDE, SIDE, &com_x, &com_y);
+  if (inked)
+    {
+      memset (mask, 0, MASK_SIDE * MASK_SIDE);
+      render_mask (&pen, offset_x + DG_DIGIT_CENTRE - com_x, offset_y + DG_DIGIT_CENTRE - com_y,
+                   mask);
+      mask_coverage (mask, 0, 0, out);
+    }
+  pen_strokes_clear (&pen);
+  if (!inked)
     return nothing_to_read (error);
-  dg_render_strokes (strokes, n_strokes, scale, offset_x + DG_DIGIT_CENTRE - com_x,
-                     offset_y + DG_DIGIT_CENTRE - com_y, DG_PEN_WIDTH, out);
   return TRUE;
 }
 

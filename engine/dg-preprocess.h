@@ -107,7 +107,8 @@ GQuark dg_preprocess_error_quark (void);
  * (a line with round caps), a lone point a disc, the pen DG_PEN_WIDTH output
  * pixels wide whatever the drawing's size, times (0.5 + pressure) where the
  * device reports pressure.  No points, a dot or a tiny scribble is
- * DG_PREPROCESS_ERROR_NOTHING_TO_READ. */
+ * DG_PREPROCESS_ERROR_NOTHING_TO_READ.  About 60 µs for 200 points on one
+ * core (digits-cli bench: strokes -> probabilities, less the network). */
 gboolean dg_preprocess_strokes (const DgStroke *strokes, int n_strokes, double canvas_width,
                                 double canvas_height, float out[DG_IMAGE_PIXELS], GError **error);
 
@@ -207,8 +208,11 @@ gboolean dg_normalize_ink (const float *ink, int width, int height, float out[DG
 /* Renders @strokes into @out (28, 28), adding nothing else: canvas point
  * (x, y) lands at (@scale x + @offset_x, @scale y + @offset_y), continuous
  * output coordinates; the pen is @pen_width output pixels wide, times
- * (0.5 + pressure) where pressure >= 0.  Coverage is the union of the
- * capsules, sampled 8x8 per pixel.  Inputs must already be valid. */
+ * (0.5 + pressure) where pressure >= 0.  Each segment is a capsule, the
+ * convex hull of the pen's discs at its two ends; coverage is the union of
+ * the capsules, sampled 8x8 per pixel, the strokes first thinned to the
+ * points a polyline within 1/32 pixel of them needs.  Inputs must already
+ * be valid. */
 void dg_render_strokes (const DgStroke *strokes, int n_strokes, double scale, double offset_x,
                         double offset_y, double pen_width, float out[DG_IMAGE_PIXELS]);
 

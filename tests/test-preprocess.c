@@ -467,6 +467,83 @@ test_render_capsule (void)
   g_assert_cmpmem (out, sizeof out, again, sizeof again);
 }
 
+static void
+test_render_taper (void)
+{
+  /* Pressure 0 to 1 with a pen 4 wide: radius 1 at (6, 14), 3 at (22, 14).
+   * The stroke is the convex hull of the two discs, its half-width growing
+   * along the outer tangents: about 2.02 at x = 14 and 2.15 at x = 15, so
+   * column 14 (x in [14, 15]) has rows 12 to 15 fully inked, rows 11 and 16
+   * partly, and nothing beyond; it is mirrored about y = 14; and the
+   * columns' ink grows from the thin end to the thick one. */
+  DgPoint points[2] = { { 6, 14, 0.0f }, { 22, 14, 1.0f } };
+  DgStroke stroke = { points, 2 };
+  float out[DG_IMAGE_PIXELS];
+  dg_render_strokes (&stroke, 1, 1.0, 0.0, 0.0, 4.0, out);
+  for (int y = 12; y < 16; y++)
+    g_assert_cmpfloat (out[y * SIDE + 14], ==, 1.0f);
+  g_assert_cmpfloat (out[11 * SIDE + 14], >, 0.0f);
+  g_assert_cmpfloat (out[11 * SIDE + 14], <, 0.25f);
+  g_assert_cmpfloat (out[10 * SIDE + 14], ==, 0.0f);
+  g_assert_cmpfloat (out[17 * SIDE + 14], ==, 0.0f);
+  double previous = 0.0;
+  for (int x = 0; x < SIDE; x++)
+    {
+      double column = 0.0;
+      for (int k = 0; k < SIDE / 2; k++)
+        {
+          g_assert_cmpfloat (out[(13 - k + SIDE) % SIDE * SIDE + x], ==,
+                             out[(14 + k) % SIDE * SIDE + x]);
+          column += out[(14 + k) % SIDE * SIDE + x];
+        }
+      if (x >= 5 && x <= 22)
+        g_assert_cmpfloat (column, >=, previous);
+      previous = column;
+    }
+}
+
+static void
+test_render_dense (void)
+{
+  /* A mouse or a tablet sends hundreds of points along a line: they render
+   * as the line's two ends do (the thinned stroke is the same capsule,
+   * perhaps in collinear pieces, whose union is the same). */
+  enum { N = 1001 };
+  DgPoint *dense = g_new (DgPoint, N);
+  for (int i = 0; i < N; i++)
+    dense[i] = (DgPoint) { 5.0f + 16.0f * i / (N - 1), 7.0f + 12.0f * i / (N - 1), -1.0f };
+  DgPoint ends[2] = { dense[0], dense[N - 1] };
+  DgStroke many = { dense, N }, two = { ends, 2 };
+  float a[DG_IMAGE_PIXELS], b[DG_IMAGE_PIXELS];
+  dg_render_strokes (&many, 1, 1.0, 0.0, 0.0, 3.0, a);
+  dg_render_strokes (&two, 1, 1.0, 0.0, 0.0, 3.0, b);
+  for (int i = 0; i < DG_IMAGE_PIXELS; i++)
+    g_assert_cmpfloat_with_epsilon (a[i], b[i], 1.5 / 64);
+
+  /* A circle drawn with 2000 points and with 100 differs by what the
+   * coarser polygon loses, not by more: thinning keeps within 1/32 px. */
+  enum { FINE = 2000, COARSE = 100 };
+  DgPoint *fine = g_new (DgPoint, FINE), coarse[COARSE];
+  for (int i = 0; i < FINE; i++)
+    fine[i] = (DgPoint) { 14 + 8 * cos (2 * G_PI * i / (FINE - 1)),
+                          14 + 8 * sin (2 * G_PI * i / (FINE - 1)), -1.0f };
+  for (int i = 0; i < COARSE; i++)
+    coarse[i] = (DgPoint) { 14 + 8 * cos (2 * G_PI * i / (COARSE - 1)),
+                            14 + 8 * sin (2 * G_PI * i / (COARSE - 1)), -1.0f };
+  DgStroke fine_stroke = { fine, FINE }, coarse_stroke = { coarse, COARSE };
+  dg_render_strokes (&fine_stroke, 1, 1.0, 0.0, 0.0, 3.0, a);
+  dg_render_strokes (&coarse_stroke, 1, 1.0, 0.0, 0.0, 3.0, b);
+  double area_a = total (a, DG_IMAGE_PIXELS), area_b = total (b, DG_IMAGE_PIXELS);
+  /* Ring area 2 pi R w = 150.8; the 100-gon's ring is smaller by less than
+   * its sagitta (0.004 px) times its length. */
+  g_assert_cmpfloat_with_epsilon (area_a, 2 * G_PI * 8 * 3, 0.5);
+  g_assert_cmpfloat_with_epsilon (area_a, area_b, 0.5);
+  for (int i = 0; i < DG_IMAGE_PIXELS; i++)
+    g_assert_cmpfloat_with_epsilon (a[i], b[i], 6.0 / 64);
+  g_free (fine);
+  g_free (dense);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Strokes                                                                   */
 
@@ -895,6 +972,8 @@ main (int argc, char *argv[])
   g_test_add_func ("/preprocess/normalize/center-symmetric", test_center_symmetric);
   g_test_add_func ("/preprocess/normalize/nothing", test_normalize_nothing);
   g_test_add_func ("/preprocess/render/capsule", test_render_capsule);
+  g_test_add_func ("/preprocess/render/taper", test_render_taper);
+  g_test_add_func ("/preprocess/render/dense", test_render_dense);
   g_test_add_func ("/preprocess/strokes/scale-invariant", test_strokes_scale_invariant);
   g_test_add_func ("/preprocess/strokes/width", test_strokes_width);
   g_test_add_func ("/preprocess/strokes/pressure", test_strokes_pressure);
