@@ -278,6 +278,17 @@ dg_winograd_kernels (const float *w, int O, int C, float *U)
 /* Eight floats, loaded and stored at any alignment. */
 typedef float v8f __attribute__ ((vector_size (32), aligned (4)));
 
+/* V, M and dM hold 16 slabs, one per position of the 4x4 tile, and the
+ * transforms write all 16 at once.  Slabs a multiple of 4 KiB apart (64
+ * channels x 144 tiles is 9 x 4 KiB) fall in the same L1 cache sets, more
+ * of them than a set has ways: the input transform ran 3 times slower.  So
+ * the slabs sit one cache line further apart than they need. */
+static inline long
+slab_stride (long floats)
+{
+  return ((floats + 15) & ~15L) + 16;
+}
+
 typedef struct
 {
   int b, ty, tx; /* where the run starts */
@@ -296,96 +307,128 @@ tile_run (long tile, long remaining, int tiles_x, int tiles_img)
   return r;
 }
 
-/* Copies columns [x0, x0 + span) of row y of a plane into even[] and odd[]
- * (columns x0, x0 + 2, ... and x0 + 1, x0 + 3, ...), zero outside the plane. */
+/* The run after @r, @remaining tiles left: the next row of tiles, of this
+ * image or the next.  No division, unlike tile_run: the transforms step
+ * through the same runs for every channel. */
 static inline void
-load_row_pair (const float *plane, int H, int W, int y, int x0, int span, float *restrict row,
-               float *restrict even, float *restrict odd)
+tile_run_next (TileRun *r, long remaining, int tiles_x, int tiles_y)
 {
-  if (y < 0 || y >= H)
-    memset (row, 0, sizeof (float) * span);
-  else
+  r->tx = 0;
+  if (++r->ty == tiles_y)
     {
-      int lo = CLAMP (-x0, 0, span), hi = CLAMP (W - x0, lo, span);
-      memset (row, 0, sizeof (float) * lo);
-      memcpy (row + lo, plane + (long) y * W + x0 + lo, sizeof (float) * (hi - lo));
-      memset (row + hi, 0, sizeof (float) * (span - hi));
+      r->ty = 0;
+      r->b++;
     }
-  for (int j = 0; j < span / 2; j++)
+  r->run = (int) MIN ((long) tiles_x, remaining);
+}
+
+/* Rows of B^T d for @span columns of the four input rows @d0 .. @d3, into
+ * @comb (4, span).  B^T's rows: (1, 0, -1, 0), (0, 1, 1, 0), (0, -1, 1, 0),
+ * (0, 1, 0, -1). */
+static inline void
+input_transform_rows (const float *restrict d0, const float *restrict d1,
+                      const float *restrict d2, const float *restrict d3, int span,
+                      float *restrict comb)
+{
+  float *restrict c0 = comb, *restrict c1 = comb + span;
+  float *restrict c2 = comb + 2 * span, *restrict c3 = comb + 3 * span;
+  for (int j = 0; j < span; j++)
     {
-      even[j] = row[2 * j];
-      odd[j] = row[2 * j + 1];
+      c0[j] = d0[j] - d2[j];
+      c1[j] = d1[j] + d2[j];
+      c2[j] = d2[j] - d1[j];
+      c3[j] = d1[j] - d3[j];
     }
 }
 
-/* Row y of B^T d B for @run consecutive tiles: with the row of B^T d being
- * a + sign * b (a, b two input rows split into even and odd columns), the
- * columns are x0 - x2, x1 + x2, x2 - x1, x1 - x3. */
+/* The same on the columns of @comb (4, 2 run + 2) for @run tiles (tile k
+ * covers columns 2k .. 2k + 3), into v (16, ...) with position stride @cn. */
 static inline void
-input_transform_row (const float *restrict a_even, const float *restrict a_odd,
-                     const float *restrict b_even, const float *restrict b_odd, float sign, int run,
-                     float *restrict v, long cn, int y)
+input_transform_columns (const float *restrict comb, int run, float *restrict v, long cn)
 {
-  float *restrict v0 = v + (4 * y + 0) * cn;
-  float *restrict v1 = v + (4 * y + 1) * cn;
-  float *restrict v2 = v + (4 * y + 2) * cn;
-  float *restrict v3 = v + (4 * y + 3) * cn;
-
-  for (int k = 0; k < run; k++)
+  int span = 2 * run + 2;
+  for (int y = 0; y < 4; y++)
     {
-      float x0 = a_even[k] + sign * b_even[k];
-      float x1 = a_odd[k] + sign * b_odd[k];
-      float x2 = a_even[k + 1] + sign * b_even[k + 1];
-      float x3 = a_odd[k + 1] + sign * b_odd[k + 1];
-      v0[k] = x0 - x2;
-      v1[k] = x1 + x2;
-      v2[k] = x2 - x1;
-      v3[k] = x1 - x3;
+      const float *restrict t = comb + y * span;
+      float *restrict v0 = v + (4 * y + 0) * cn, *restrict v1 = v + (4 * y + 1) * cn;
+      float *restrict v2 = v + (4 * y + 2) * cn, *restrict v3 = v + (4 * y + 3) * cn;
+      for (int k = 0; k < run; k++)
+        {
+          float x0 = t[2 * k], x1 = t[2 * k + 1], x2 = t[2 * k + 2], x3 = t[2 * k + 3];
+          v0[k] = x0 - x2;
+          v1[k] = x1 + x2;
+          v2[k] = x2 - x1;
+          v3[k] = x1 - x3;
+        }
     }
 }
 
-/* V (16, C, nt) = B^T d B for tiles [t0, t0 + nt) of every channel. */
+/* V (16, C, nt) = B^T d B for tiles [t0, t0 + nt) of every channel, slabs
+ * slab_stride (C nt) apart.  Where the tiles reach past the plane (padding,
+ * or an odd size), each plane is first copied into one with zeros round it.
+ * Per channel, the rows of every run of tiles are combined first and their
+ * columns after: reading back what was just written, at other offsets,
+ * would stall on store forwarding. */
 static void __attribute__ ((noinline))
 winograd_input (const float *in, int C, int B, int H, int W, int pad, int tiles_x, int tiles_img,
                 long t0, long nt, float *V)
 {
-  long cn = (long) C * nt;
-  int half = tiles_x + 1; /* even (or odd) columns under a tile row */
-  float *buffer = dg_scratch (3, (size_t) 10 * half);
-  float *row = buffer;     /* (2 * half) */
-  float *even[4], *odd[4]; /* (half) each: columns 2k and 2k + 1 of input row i */
+  long cn = slab_stride ((long) C * nt);
+  const int tiles_y = tiles_img / tiles_x;
+  int span_max = 2 * tiles_x + 2, padded_h = 2 * tiles_y + 2;
+  gboolean needs_padding = pad > 0 || padded_h > H || span_max > W;
+  long max_runs = nt / tiles_x + 2;
+  float *combined = dg_scratch (3, (size_t) 4 * max_runs * span_max
+                                       + (needs_padding ? (size_t) padded_h * span_max : 0));
+  float *padded = combined + 4 * max_runs * span_max; /* (padded_h, span_max) */
+  const TileRun first = tile_run (t0, nt, tiles_x, tiles_img);
 
-  for (int i = 0; i < 4; i++)
-    {
-      even[i] = buffer + 2 * half + 2 * i * half;
-      odd[i] = even[i] + half;
-    }
   for (int c = 0; c < C; c++)
-    for (long t = 0; t < nt;)
-      {
-        TileRun r = tile_run (t0 + t, nt - t, tiles_x, tiles_img);
-        const float *plane = in + ((long) c * B + r.b) * H * W;
-        float *v = V + (long) c * nt + t;
-
-        for (int i = 0; i < 4; i++)
-          load_row_pair (plane, H, W, 2 * r.ty - pad + i, 2 * r.tx - pad, 2 * r.run + 2, row,
-                         even[i], odd[i]);
-        /* Tile k covers columns 2k .. 2k + 3: even[k], odd[k], even[k + 1],
-         * odd[k + 1].  Rows of B^T d: d0 - d2, d1 + d2, d2 - d1, d1 - d3. */
-        input_transform_row (even[0], odd[0], even[2], odd[2], -1.0f, r.run, v, cn, 0);
-        input_transform_row (even[1], odd[1], even[2], odd[2], 1.0f, r.run, v, cn, 1);
-        input_transform_row (even[2], odd[2], even[1], odd[1], -1.0f, r.run, v, cn, 2);
-        input_transform_row (even[1], odd[1], even[3], odd[3], -1.0f, r.run, v, cn, 3);
-        t += r.run;
-      }
+    {
+      int n_runs = 0, image = -1;
+      const float *plane = NULL;
+      int stride = needs_padding ? span_max : W;
+      TileRun r = first;
+      for (long t = 0; t < nt; n_runs++)
+        {
+          if (r.b != image)
+            {
+              image = r.b;
+              plane = in + ((long) c * B + image) * H * W;
+              if (needs_padding)
+                {
+                  memset (padded, 0, sizeof (float) * padded_h * span_max);
+                  for (int y = 0; y < H && y + pad < padded_h; y++)
+                    memcpy (padded + (y + pad) * span_max + pad, plane + (long) y * W,
+                            sizeof (float) * MIN (W, span_max - pad));
+                  plane = padded;
+                }
+            }
+          const float *d = plane + (long) (2 * r.ty) * stride + 2 * r.tx;
+          input_transform_rows (d, d + stride, d + 2 * stride, d + 3 * stride, 2 * r.run + 2,
+                                combined + (long) n_runs * 4 * span_max);
+          t += r.run;
+          tile_run_next (&r, nt - t, tiles_x, tiles_y);
+        }
+      n_runs = 0;
+      r = first;
+      for (long t = 0; t < nt; n_runs++)
+        {
+          input_transform_columns (combined + (long) n_runs * 4 * span_max, r.run,
+                                   V + (long) c * nt + t, cn);
+          t += r.run;
+          tile_run_next (&r, nt - t, tiles_x, tiles_y);
+        }
+    }
 }
 
-/* A^T m A + bias for @run consecutive tiles of one channel, m (16, ...) with
- * position stride @on; the 2x2 results go to four arrays (top-left,
- * top-right, bottom-left, bottom-right).  A^T rows: (1, 1, 1, 0), (0, 1, -1, -1). */
+/* A^T m A + bias (and a ReLU where @relu) for @run consecutive tiles of
+ * one channel, m (16, ...) with position stride @on;
+ * tile k's 2x2 result goes to columns 2k and 2k + 1 of @row0 and @row1.
+ * A^T rows: (1, 1, 1, 0), (0, 1, -1, -1). */
 static inline void
-output_transform (const float *restrict m, long on, int run, float bias, float *restrict y00,
-                  float *restrict y01, float *restrict y10, float *restrict y11)
+output_transform (const float *restrict m, long on, int run, float bias, gboolean relu,
+                  float *restrict row0, float *restrict row1)
 {
   for (int k = 0; k < run; k++)
     {
@@ -397,51 +440,53 @@ output_transform (const float *restrict m, long on, int run, float bias, float *
           a0[x] = m0 + m1 + m2;
           a1[x] = m1 - m2 - m3;
         }
-      y00[k] = a0[0] + a0[1] + a0[2] + bias;
-      y01[k] = a0[1] - a0[2] - a0[3] + bias;
-      y10[k] = a1[0] + a1[1] + a1[2] + bias;
-      y11[k] = a1[1] - a1[2] - a1[3] + bias;
+      float y[4] = { a0[0] + a0[1] + a0[2] + bias, a0[1] - a0[2] - a0[3] + bias,
+                     a1[0] + a1[1] + a1[2] + bias, a1[1] - a1[2] - a1[3] + bias };
+      if (relu)
+        for (int i = 0; i < 4; i++)
+          y[i] = y[i] > 0.0f ? y[i] : 0.0f;
+      row0[2 * k] = y[0];
+      row0[2 * k + 1] = y[1];
+      row1[2 * k] = y[2];
+      row1[2 * k + 1] = y[3];
     }
 }
 
-/* out = A^T M A (+ bias, ReLU) for tiles [t0, t0 + nt), M (16, O, nt). */
+/* out = A^T M A (+ bias, ReLU) for tiles [t0, t0 + nt), M (16, O, nt),
+ * slabs slab_stride (O nt) apart.  Runs of tiles inside the output are
+ * written in place; those over its right or bottom edge, through a buffer. */
 static void __attribute__ ((noinline))
 winograd_output (const float *M, int O, int B, int OH, int OW, int tiles_x, int tiles_img, long t0,
                  long nt, const float *bias, gboolean relu, float *out)
 {
-  long on = (long) O * nt;
+  long on = slab_stride ((long) O * nt);
   int width = 2 * tiles_x;
-  float *rows = dg_scratch (3, (size_t) 4 * width);
+  float *rows = dg_scratch (3, (size_t) 2 * width);
+
+  const TileRun first = tile_run (t0, nt, tiles_x, tiles_img);
+  const int tiles_y = tiles_img / tiles_x;
 
   for (int o = 0; o < O; o++)
     {
       float bo = bias != NULL ? bias[o] : 0.0f;
+      TileRun r = first;
       for (long t = 0; t < nt;)
         {
-          TileRun r = tile_run (t0 + t, nt - t, tiles_x, tiles_img);
           const float *m = M + (long) o * nt + t;
-          float *y0 = rows, *y1 = rows + width;
-
-          float *half = rows + 2 * width; /* four arrays of run floats */
-          output_transform (m, on, r.run, bo, half, half + r.run, half + 2 * r.run,
-                            half + 3 * r.run);
-          for (int k = 0; k < r.run; k++)
-            {
-              y0[2 * k] = half[k];
-              y0[2 * k + 1] = half[r.run + k];
-              y1[2 * k] = half[2 * r.run + k];
-              y1[2 * k + 1] = half[3 * r.run + k];
-            }
-          if (relu)
-            for (int j = 0; j < 2 * width; j++)
-              rows[j] = rows[j] > 0.0f ? rows[j] : 0.0f;
-
-          /* Two output rows, clipped at the right and bottom edges. */
           float *plane = out + ((long) o * B + r.b) * OH * OW;
-          int x0 = 2 * r.tx, count = MIN (2 * r.run, OW - x0);
-          for (int i = 0; i < 2 && 2 * r.ty + i < OH; i++)
-            memcpy (plane + (2 * r.ty + i) * OW + x0, rows + i * width, sizeof (float) * count);
+          int x0 = 2 * r.tx, y0 = 2 * r.ty;
+          if (y0 + 1 < OH && x0 + 2 * r.run <= OW)
+            output_transform (m, on, r.run, bo, relu, plane + y0 * OW + x0,
+                              plane + (y0 + 1) * OW + x0);
+          else
+            {
+              output_transform (m, on, r.run, bo, relu, rows, rows + width);
+              int count = MIN (2 * r.run, OW - x0);
+              for (int i = 0; i < 2 && y0 + i < OH; i++)
+                memcpy (plane + (y0 + i) * OW + x0, rows + i * width, sizeof (float) * count);
+            }
           t += r.run;
+          tile_run_next (&r, nt - t, tiles_x, tiles_y);
         }
     }
 }
@@ -487,48 +532,54 @@ grad_output_transform (const float *restrict g00, const float *restrict g01,
     }
 }
 
-/* dM (16, O, nt) = A dY A^T for tiles [t0, t0 + nt); dY is zero past the
- * output's edge. */
+/* dM (16, O, nt) = A dY A^T for tiles [t0, t0 + nt), slabs slab_stride
+ * (O nt) apart; dY is zero past the output's edge. */
 static void __attribute__ ((noinline))
 winograd_grad_output (const float *d_out, int O, int B, int OH, int OW, int tiles_x, int tiles_img,
                       long t0, long nt, float *dM)
 {
-  long on = (long) O * nt;
+  long on = slab_stride ((long) O * nt);
   int width = 2 * tiles_x;
   float *rows = dg_scratch (3, (size_t) 4 * width);
 
-  for (int o = 0; o < O; o++)
-    for (long t = 0; t < nt;)
-      {
-        TileRun r = tile_run (t0 + t, nt - t, tiles_x, tiles_img);
-        const float *plane = d_out + ((long) o * B + r.b) * OH * OW;
-        int x0 = 2 * r.tx, count = MIN (2 * r.run, OW - x0);
-        float *m = dM + (long) o * nt + t;
+  const TileRun first = tile_run (t0, nt, tiles_x, tiles_img);
+  const int tiles_y = tiles_img / tiles_x;
 
-        for (int i = 0; i < 2; i++)
-          {
-            float *row = rows + i * width;
-            int y = 2 * r.ty + i;
-            if (y < OH)
-              memcpy (row, plane + y * OW + x0, sizeof (float) * count);
-            else
-              count = 0;
-            for (int j = count; j < 2 * r.run; j++)
-              row[j] = 0.0f;
-          }
-        /* Split the two rows into even and odd columns, then transform. */
-        float *half = rows + 2 * width;
-        for (int k = 0; k < r.run; k++)
-          {
-            half[k] = rows[2 * k];
-            half[r.run + k] = rows[2 * k + 1];
-            half[2 * r.run + k] = rows[width + 2 * k];
-            half[3 * r.run + k] = rows[width + 2 * k + 1];
-          }
-        grad_output_transform (half, half + r.run, half + 2 * r.run, half + 3 * r.run, r.run, m,
-                               on);
-        t += r.run;
-      }
+  for (int o = 0; o < O; o++)
+    {
+      TileRun r = first;
+      for (long t = 0; t < nt;)
+        {
+          const float *plane = d_out + ((long) o * B + r.b) * OH * OW;
+          int x0 = 2 * r.tx, count = MIN (2 * r.run, OW - x0);
+          float *m = dM + (long) o * nt + t;
+
+          for (int i = 0; i < 2; i++)
+            {
+              float *row = rows + i * width;
+              int y = 2 * r.ty + i;
+              if (y < OH)
+                memcpy (row, plane + y * OW + x0, sizeof (float) * count);
+              else
+                count = 0;
+              for (int j = count; j < 2 * r.run; j++)
+                row[j] = 0.0f;
+            }
+          /* Split the two rows into even and odd columns, then transform. */
+          float *half = rows + 2 * width;
+          for (int k = 0; k < r.run; k++)
+            {
+              half[k] = rows[2 * k];
+              half[r.run + k] = rows[2 * k + 1];
+              half[2 * r.run + k] = rows[width + 2 * k];
+              half[3 * r.run + k] = rows[width + 2 * k + 1];
+            }
+          grad_output_transform (half, half + r.run, half + 2 * r.run, half + 3 * r.run, r.run, m,
+                                 on);
+          t += r.run;
+          tile_run_next (&r, nt - t, tiles_x, tiles_y);
+        }
+    }
 }
 
 /* Tiles one thread transforms and multiplies at a time: the V and M blocks
@@ -563,14 +614,14 @@ conv_forward_winograd (const float *in, int C, int B, int H, int W, int pad, int
   for (long blk = 0; blk < n_blocks; blk++)
     {
       long t0 = blk * block, nt = MIN (block, n_tiles - t0);
-      float *V = dg_scratch (0, (size_t) 16 * (C + O) * block);
-      float *M = V + (size_t) 16 * C * block;
+      float *V = dg_scratch (0, (size_t) 16 * (slab_stride (C * block) + slab_stride (O * block)));
+      float *M = V + 16 * slab_stride (C * block);
+      long vs = slab_stride (C * nt), ms = slab_stride (O * nt);
 
       winograd_input (in, C, B, H, W, pad, tiles_x, tiles_img, t0, nt, V);
       for (int xi = 0; xi < 16; xi++)
         cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, O, (int) nt, C, 1.0f,
-                     U + (long) xi * O * C, C, V + (long) xi * C * nt, (int) nt, 0.0f,
-                     M + (long) xi * O * nt, (int) nt);
+                     U + (long) xi * O * C, C, V + xi * vs, (int) nt, 0.0f, M + xi * ms, (int) nt);
       winograd_output (M, O, B, OH, OW, tiles_x, tiles_img, t0, nt, bias, relu, out);
     }
 }
@@ -596,15 +647,16 @@ conv_backward_weights_winograd (const float *in, int C, int B, int H, int W, int
     for (long blk = 0; blk < n_blocks; blk++)
       {
         long t0 = blk * block, nt = MIN (block, n_tiles - t0);
-        float *V = dg_scratch (0, (size_t) 16 * (C + O) * block);
-        float *dM = V + (size_t) 16 * C * block;
+        float *V
+            = dg_scratch (0, (size_t) 16 * (slab_stride (C * block) + slab_stride (O * block)));
+        float *dM = V + 16 * slab_stride (C * block);
+        long vs = slab_stride (C * nt), ms = slab_stride (O * nt);
 
         winograd_input (in, C, B, H, W, pad, tiles_x, tiles_img, t0, nt, V);
         winograd_grad_output (d_out, O, B, OH, OW, tiles_x, tiles_img, t0, nt, dM);
         for (int xi = 0; xi < 16; xi++)
-          cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, O, C, (int) nt, 1.0f,
-                       dM + (long) xi * O * nt, (int) nt, V + (long) xi * C * nt, (int) nt, 1.0f,
-                       my_dU + xi * oc, C);
+          cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, O, C, (int) nt, 1.0f, dM + xi * ms,
+                       (int) nt, V + xi * vs, (int) nt, 1.0f, my_dU + xi * oc, C);
       }
   }
 
