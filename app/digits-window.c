@@ -5,7 +5,12 @@
  * and the window shows the answer, the chart of probabilities and that
  * 28x28 picture.  Strokes are read on the main loop at most every
  * PREDICT_INTERVAL_MS while the drawing changes (a prediction takes well under
- * a millisecond); images are decoded and normalised in a worker thread.
+ * a millisecond); images are decoded and read in a worker thread.
+ *
+ * An image is read digit by digit, the way digits-cli recognize reads one
+ * (dg_read_digits).  One digit is shown as a drawn one is; several are a
+ * page: the image with a box over each digit (DigitsPageView), the whole
+ * string as the answer, and the chart and the 28x28 of the digit selected.
  */
 #include "config.h"
 
@@ -15,9 +20,13 @@
 
 #include "dg-image.h"
 #include "dg-preprocess.h"
+#include "dg-segment.h"
 
 #define PREDICT_INTERVAL_MS 100
-#define NOT_SURE_BELOW      0.6    /* top probability under which we say "Not sure" */
+#define NOT_SURE_BELOW      0.6    /* top probability under which we say "Not sure", as
+                                    * digits-cli says "unsure" */
+#define LONG_ANSWER         6      /* digits on a line: a longer string is set smaller, */
+#define LONGER_ANSWER       12     /* and smaller still */
 #define MAX_DISPLAY_SIDE    2048   /* pixels: larger images are shown scaled down */
 #define DRAWING_PNG_SIDE    560    /* pixels: a saved drawing, twice the paper */
 #define TOAST_SETTLE_US     (G_USEC_PER_SEC / 2) /* a toast's show animation and then some */
@@ -34,8 +43,10 @@ struct _DigitsWindow
   DigitsCanvas *canvas;
   GtkWidget *image_frame;
   GtkPicture *picture;
+  DigitsPageView *page_view;
   GtkLabel *answer_label;
   GtkLabel *detail_label;
+  GtkLabel *chart_heading;
   DigitsChart *chart;
   DigitsPreview *preview;
 
@@ -44,7 +55,9 @@ struct _DigitsWindow
   GCancellable *read_cancellable; /* the image being read, or NULL */
   guint pending_saves;
   gboolean showing_image;        /* an image covers the paper */
-  int answer;                    /* the digit shown, -1 for none or "Not sure" */
+  DgReading *page;               /* the image's digits when it has several, or NULL */
+  char *answer;                  /* what Copy copies: the digit or digits shown; NULL
+                                  * for none or "Not sure" */
   AdwToast *toast;               /* weak: the message on screen, if any */
   gint64 toast_shown_at;         /* when it appeared, monotonic microseconds */
 };
@@ -58,9 +71,15 @@ typedef struct
   char *path;            /* the file to read, or NULL for @pixbuf */
   GdkPixbuf *pixbuf;     /* pixels to read when there is no file */
   GdkTexture *texture;   /* what to show, when it came as a texture */
+  GtkApplication *application; /* holds the model for the worker */
+  DgModel *model;        /* the application's, prepared: threads may share it */
   GdkPixbuf *display;    /* out: what to show, for a file */
-  float input[DG_IMAGE_PIXELS]; /* out: (28, 28) for the network */
+  float input[DG_IMAGE_PIXELS]; /* out: (28, 28) for the network, one digit */
+  float probs[DG_CLASSES];      /* out: (10) what it read there */
   gboolean nothing_to_read;     /* out: no ink found */
+  DgReading *page;       /* out: the digits, when there are several */
+  int page_width;        /* out: image pixels, what the page's boxes are in */
+  int page_height;
 } Reading;
 
 static void
@@ -72,7 +91,9 @@ reading_free (gpointer data)
   g_free (reading->path);
   g_clear_object (&reading->pixbuf);
   g_clear_object (&reading->texture);
+  g_clear_object (&reading->application);
   g_clear_object (&reading->display);
+  g_clear_pointer (&reading->page, dg_reading_free);
   g_free (reading);
 }
 
@@ -136,35 +157,47 @@ update_actions (DigitsWindow *self)
                                      && digits_canvas_can_redo (self->canvas));
   gtk_widget_action_set_enabled (widget, "win.clear", working && (drawing || self->showing_image));
   gtk_widget_action_set_enabled (widget, "win.save", working && drawing);
-  gtk_widget_action_set_enabled (widget, "win.copy", working && self->answer >= 0);
+  gtk_widget_action_set_enabled (widget, "win.copy", working && self->answer != NULL);
 }
 
 /* What a screen reader hears about the paper or the picture on it. */
 static void
 describe_input (DigitsWindow *self, const char *description)
 {
-  GtkAccessible *accessible = self->showing_image ? GTK_ACCESSIBLE (self->picture)
-                                                  : GTK_ACCESSIBLE (self->canvas);
+  GtkAccessible *accessible = GTK_ACCESSIBLE (self->canvas);
 
+  if (self->page != NULL)
+    accessible = GTK_ACCESSIBLE (self->page_view);
+  else if (self->showing_image)
+    accessible = GTK_ACCESSIBLE (self->picture);
   gtk_accessible_update_property (accessible, GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, description,
                                   -1);
 }
 
+/* @answer: the digit (@is_digit) or words in its place. */
 static void
 set_answer (DigitsWindow *self, const char *answer, const char *detail, gboolean is_digit)
 {
+  GtkWidget *label = GTK_WIDGET (self->answer_label);
+
+  g_free (self->answer);
+  self->answer = is_digit ? g_strdup (answer) : NULL;
   gtk_label_set_label (self->answer_label, answer);
+  gtk_label_set_attributes (self->answer_label, NULL);
   gtk_label_set_label (self->detail_label, detail);
+  gtk_label_set_label (self->chart_heading, _("Probability of Each Digit"));
+  gtk_widget_remove_css_class (label, "several");
+  gtk_widget_remove_css_class (label, "long");
+  gtk_widget_remove_css_class (label, "longer");
   if (is_digit)
-    gtk_widget_remove_css_class (GTK_WIDGET (self->answer_label), "placeholder");
+    gtk_widget_remove_css_class (label, "placeholder");
   else
-    gtk_widget_add_css_class (GTK_WIDGET (self->answer_label), "placeholder");
+    gtk_widget_add_css_class (label, "placeholder");
 }
 
 static void
 show_empty (DigitsWindow *self)
 {
-  self->answer = -1;
   set_answer (self, _("Draw a digit"), _("or open an image of one"), FALSE);
   digits_chart_set_probabilities (self->chart, NULL);
   digits_preview_set_input (self->preview, NULL);
@@ -175,7 +208,6 @@ show_empty (DigitsWindow *self)
 static void
 show_nothing_to_read (DigitsWindow *self)
 {
-  self->answer = -1;
   set_answer (self, _("Not sure"), _("There is nothing to read"), FALSE);
   digits_chart_set_probabilities (self->chart, NULL);
   digits_preview_set_input (self->preview, NULL);
@@ -198,7 +230,6 @@ show_result (DigitsWindow *self, const float *input, const float *probs)
 
   if (probs[top] < NOT_SURE_BELOW)
     {
-      self->answer = -1;
       /* Translators: the likeliest digit and its probability, e.g. "Best guess: 4 (41 %)". */
       detail = g_strdup_printf (_("Best guess: %d (%s)"), top, percent);
       /* Translators: read aloud when the answer is uncertain,
@@ -208,7 +239,6 @@ show_result (DigitsWindow *self, const float *input, const float *probs)
     }
   else
     {
-      self->answer = top;
       /* Translators: how sure the reader is of its answer, e.g. "Confidence: 97 %". */
       detail = g_strdup_printf (_("Confidence: %s"), percent);
       /* Translators: read aloud, e.g. "Read as 7, confidence 97 %". */
@@ -217,6 +247,133 @@ show_result (DigitsWindow *self, const float *input, const float *probs)
     }
   describe_input (self, description);
   update_actions (self);
+}
+
+/* The selected digit stands out in the string: underlined, in the accent
+ * colour, as its box does on the page. */
+static void
+mark_in_answer (DigitsWindow *self, int selected)
+{
+  const char *text = self->page->text;
+  GtkWidget *label = GTK_WIDGET (self->answer_label);
+  PangoAttrList *attrs = pango_attr_list_new ();
+  PangoAttribute *attr;
+  GdkRGBA accent;
+  guint at;
+  int seen = -1;
+
+  /* Lines are separated by spaces; only digits count. */
+  for (at = 0; text[at] != '\0'; at++)
+    if (g_ascii_isdigit (text[at]) && ++seen == selected)
+      break;
+
+  attr = pango_attr_underline_new (PANGO_UNDERLINE_SINGLE);
+  attr->start_index = at;
+  attr->end_index = at + 1;
+  pango_attr_list_insert (attrs, attr);
+  G_GNUC_BEGIN_IGNORE_DEPRECATIONS
+  if (gtk_style_context_lookup_color (gtk_widget_get_style_context (label), "accent_color",
+                                      &accent))
+    {
+      attr = pango_attr_foreground_new ((guint16) (accent.red * 65535),
+                                        (guint16) (accent.green * 65535),
+                                        (guint16) (accent.blue * 65535));
+      attr->start_index = at;
+      attr->end_index = at + 1;
+      pango_attr_list_insert (attrs, attr);
+    }
+  G_GNUC_END_IGNORE_DEPRECATIONS
+  gtk_label_set_attributes (self->answer_label, attrs);
+  pango_attr_list_unref (attrs);
+}
+
+/* The page's selected digit: its chart, its 28x28, its place in the string. */
+static void
+show_page_selection (DigitsWindow *self)
+{
+  int selected = digits_page_view_get_selected (self->page_view);
+  const DgDigitReading *digit;
+  g_autofree char *heading = NULL;
+  g_autofree char *percent = NULL;
+  g_autofree char *description = NULL;
+
+  if (self->page == NULL || selected < 0 || selected >= self->page->n_digits)
+    return;
+  digit = &self->page->digits[selected];
+
+  digits_chart_set_probabilities (self->chart, digit->probs);
+  digits_preview_set_input (self->preview, digit->input);
+  /* Translators: the chart's heading when an image holds several digits,
+   * e.g. "Probabilities for Digit 2 of 4". */
+  heading = g_strdup_printf (_("Probabilities for Digit %d of %d"), selected + 1,
+                             self->page->n_digits);
+  gtk_label_set_label (self->chart_heading, heading);
+  mark_in_answer (self, selected);
+
+  percent = format_percent (digit->probs[digit->digit]);
+  /* Translators: read aloud for an image of several digits, e.g.
+   * "Read as 1250; digit 3 of 4 selected: 5, confidence 97 %". */
+  description = g_strdup_printf (_("Read as %s; digit %d of %d selected: %d, confidence %s"),
+                                 self->page->text, selected + 1, self->page->n_digits,
+                                 digit->digit, percent);
+  describe_input (self, description);
+}
+
+/* A page of several digits: the string as the answer; the detail names the
+ * least sure digit when it is unsure (by position, as digits-cli does). */
+static void
+show_page (DigitsWindow *self)
+{
+  const DgReading *page = self->page;
+  const DgDigitReading *least = &page->digits[page->least_sure];
+  GtkWidget *label = GTK_WIDGET (self->answer_label);
+  g_autofree char *percent = format_percent (page->confidence);
+  g_autofree char *detail = NULL;
+  int n_unsure = 0, longest_line = 0, line_length = 0;
+
+  for (int d = 0; d < page->n_digits; d++)
+    if (page->digits[d].probs[page->digits[d].digit] < NOT_SURE_BELOW)
+      n_unsure++;
+  /* The label wraps between lines of text only, so the longest sets the size. */
+  for (const char *c = page->text; *c != '\0'; c++)
+    {
+      line_length = *c == ' ' ? 0 : line_length + 1;
+      longest_line = MAX (longest_line, line_length);
+    }
+
+  if (n_unsure == 0)
+    /* Translators: for a string of digits, the probability of the least sure
+     * one, e.g. "Lowest confidence: 97 %". */
+    detail = g_strdup_printf (_("Lowest confidence: %s"), percent);
+  else if (n_unsure == 1)
+    /* Translators: the one digit of a string read with little confidence,
+     * by its position, e.g. "Not sure of digit 3: best guess 4 (41 %)". */
+    detail = g_strdup_printf (_("Not sure of digit %d: best guess %d (%s)"),
+                              page->least_sure + 1, least->digit, percent);
+  else
+    /* Translators: several digits of a string read with little confidence,
+     * e.g. "Not sure of 2 digits; the least sure is digit 3: best guess 4 (41 %)". */
+    detail = g_strdup_printf (ngettext ("Not sure of %d digit; the least sure is digit %d: "
+                                        "best guess %d (%s)",
+                                        "Not sure of %d digits; the least sure is digit %d: "
+                                        "best guess %d (%s)",
+                                        n_unsure),
+                              n_unsure, page->least_sure + 1, least->digit, percent);
+
+  set_answer (self, page->text, detail, TRUE);
+  gtk_widget_add_css_class (label, "several");
+  if (longest_line > LONGER_ANSWER)
+    gtk_widget_add_css_class (label, "longer");
+  else if (longest_line > LONG_ANSWER)
+    gtk_widget_add_css_class (label, "long");
+  show_page_selection (self);
+  update_actions (self);
+}
+
+static void
+on_page_selection_changed (DigitsPageView *page_view, GParamSpec *pspec, DigitsWindow *self)
+{
+  show_page_selection (self);
 }
 
 static void
@@ -268,12 +425,27 @@ cancel_reading (DigitsWindow *self)
   g_clear_object (&self->read_cancellable);
 }
 
+/* Takes the page of several digits off the paper, if there is one. */
+static void
+clear_page (DigitsWindow *self)
+{
+  gboolean had_focus = gtk_widget_has_focus (GTK_WIDGET (self->page_view));
+
+  g_clear_pointer (&self->page, dg_reading_free);
+  digits_page_view_set_page (self->page_view, NULL, 0, 0, NULL, NOT_SURE_BELOW);
+  gtk_widget_set_visible (GTK_WIDGET (self->page_view), FALSE);
+  /* The keyboard stays on the reader rather than falling to the window. */
+  if (had_focus)
+    gtk_widget_grab_focus (GTK_WIDGET (self->canvas));
+}
+
 static void
 leave_image (DigitsWindow *self)
 {
   if (!self->showing_image)
     return;
   self->showing_image = FALSE;
+  clear_page (self);
   gtk_picture_set_paintable (self->picture, NULL);
   gtk_widget_set_visible (self->image_frame, FALSE);
   adw_window_title_set_subtitle (self->window_title, NULL);
@@ -292,13 +464,15 @@ on_canvas_changed (DigitsCanvas *canvas, DigitsWindow *self)
     self->predict_source = g_timeout_add (PREDICT_INTERVAL_MS, on_predict_timeout, self);
 }
 
-/* Worker thread: decode, check, normalise.  Touches nothing but @reading. */
+/* Worker thread: decode, check, read.  Touches nothing but @reading (and the
+ * model, which threads may share). */
 static void
 read_image_thread (GTask *task, gpointer source_object, gpointer task_data,
                    GCancellable *cancellable)
 {
   Reading *reading = task_data;
   g_autoptr (DgGreyImage) grey = NULL;
+  g_autoptr (DgReading) page = NULL;
   g_autoptr (GError) error = NULL;
 
   if (reading->path != NULL)
@@ -359,6 +533,26 @@ read_image_thread (GTask *task, gpointer source_object, gpointer task_data,
   if (g_task_return_error_if_cancelled (task))
     return;
 
+  /* Digit by digit, as digits-cli recognize reads an image: ruled lines and
+   * marks left out, touching digits cut apart. */
+  page = dg_read_digits (reading->model, grey->grey, grey->width, grey->height, grey->width,
+                         &error);
+  if (page != NULL && page->n_digits > 1)
+    {
+      reading->page = g_steal_pointer (&page);
+      reading->page_width = grey->width;
+      reading->page_height = grey->height;
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+
+  /* One digit (or ink no part of which reads as one) is read whole, as
+   * digits-cli recognize --single does: a digit whose parts came apart
+   * (a 5's detached bar) is then still one digit, and a scribble still gets
+   * its best guess and how unsure it is. */
+  if (error != NULL)
+    g_debug ("reading digit by digit: %s", error->message);
+  g_clear_error (&error);
   if (!dg_preprocess_grey (grey->grey, grey->width, grey->height, grey->width, reading->input,
                            &error))
     {
@@ -371,6 +565,8 @@ read_image_thread (GTask *task, gpointer source_object, gpointer task_data,
         }
       reading->nothing_to_read = TRUE;
     }
+  else
+    dg_model_predict (reading->model, 1, reading->input, reading->probs);
   g_task_return_boolean (task, TRUE);
 }
 
@@ -382,7 +578,6 @@ on_read_image_done (GObject *source_object, GAsyncResult *result, gpointer user_
   Reading *reading = g_task_get_task_data (task);
   g_autoptr (GError) error = NULL;
   g_autoptr (GdkPaintable) paintable = NULL;
-  float probs[DG_CLASSES];
 
   if (!g_task_propagate_boolean (task, &error))
     {
@@ -417,19 +612,37 @@ on_read_image_done (GObject *source_object, GAsyncResult *result, gpointer user_
   g_clear_handle_id (&self->predict_source, g_source_remove);
 
   self->showing_image = TRUE;
+  adw_window_title_set_subtitle (self->window_title, reading->name);
+  clear_page (self);
+
+  if (reading->page != NULL)
+    {
+      /* The view selects the first digit before the window holds the page;
+       * show_page shows that selection. */
+      gtk_picture_set_paintable (self->picture, NULL);
+      gtk_widget_set_visible (self->image_frame, FALSE);
+      digits_page_view_set_page (self->page_view, paintable, reading->page_width,
+                                 reading->page_height, reading->page, NOT_SURE_BELOW);
+      self->page = g_steal_pointer (&reading->page);
+      gtk_accessible_update_property (GTK_ACCESSIBLE (self->page_view),
+                                      GTK_ACCESSIBLE_PROPERTY_LABEL, reading->name, -1);
+      gtk_widget_set_visible (GTK_WIDGET (self->page_view), TRUE);
+      /* Left and Right step through the digits at once. */
+      gtk_widget_grab_focus (GTK_WIDGET (self->page_view));
+      show_page (self);
+      return;
+    }
+
   gtk_picture_set_paintable (self->picture, paintable);
   gtk_widget_set_visible (self->image_frame, TRUE);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->picture), GTK_ACCESSIBLE_PROPERTY_LABEL,
                                   reading->name, -1);
-  adw_window_title_set_subtitle (self->window_title, reading->name);
-
   if (reading->nothing_to_read)
     {
       show_nothing_to_read (self);
       return;
     }
-  dg_model_predict (self->model, 1, reading->input, probs);
-  show_result (self, reading->input, probs);
+  show_result (self, reading->input, reading->probs);
 }
 
 static void
@@ -440,6 +653,9 @@ start_reading (DigitsWindow *self, Reading *reading)
   g_return_if_fail (self->model != NULL);
 
   cancel_reading (self);
+  /* The worker holds the application, and so its model, until it is done. */
+  g_set_object (&reading->application, gtk_window_get_application (GTK_WINDOW (self)));
+  reading->model = self->model;
   self->read_cancellable = g_cancellable_new ();
   task = g_task_new (self, self->read_cancellable, on_read_image_done, NULL);
   g_task_set_source_tag (task, start_reading);
@@ -672,15 +888,13 @@ static void
 copy_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
 {
   DigitsWindow *self = DIGITS_WINDOW (widget);
-  g_autofree char *digit = NULL;
   g_autofree char *text = NULL;
 
-  if (self->answer < 0)
+  if (self->answer == NULL)
     return;
-  digit = g_strdup_printf ("%d", self->answer);
-  gdk_clipboard_set_text (gtk_widget_get_clipboard (widget), digit);
-  /* Translators: %s is the digit that was copied. */
-  text = g_strdup_printf (_("Copied “%s”"), digit);
+  gdk_clipboard_set_text (gtk_widget_get_clipboard (widget), self->answer);
+  /* Translators: %s is the digit or digits that were copied. */
+  text = g_strdup_printf (_("Copied “%s”"), self->answer);
   show_toast (self, text, FALSE);
 }
 
@@ -787,6 +1001,8 @@ digits_window_dispose (GObject *object)
   cancel_reading (self);
   g_clear_handle_id (&self->predict_source, g_source_remove);
   g_clear_weak_pointer (&self->toast);
+  g_clear_pointer (&self->page, dg_reading_free);
+  g_clear_pointer (&self->answer, g_free);
 
   gtk_widget_dispose_template (GTK_WIDGET (self), DIGITS_TYPE_WINDOW);
 
@@ -803,6 +1019,7 @@ digits_window_class_init (DigitsWindowClass *klass)
 
   g_type_ensure (DIGITS_TYPE_CANVAS);
   g_type_ensure (DIGITS_TYPE_CHART);
+  g_type_ensure (DIGITS_TYPE_PAGE_VIEW);
   g_type_ensure (DIGITS_TYPE_PREVIEW);
 
   gtk_widget_class_set_template_from_resource (widget_class,
@@ -814,11 +1031,14 @@ digits_window_class_init (DigitsWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, DigitsWindow, canvas);
   gtk_widget_class_bind_template_child (widget_class, DigitsWindow, image_frame);
   gtk_widget_class_bind_template_child (widget_class, DigitsWindow, picture);
+  gtk_widget_class_bind_template_child (widget_class, DigitsWindow, page_view);
   gtk_widget_class_bind_template_child (widget_class, DigitsWindow, answer_label);
   gtk_widget_class_bind_template_child (widget_class, DigitsWindow, detail_label);
+  gtk_widget_class_bind_template_child (widget_class, DigitsWindow, chart_heading);
   gtk_widget_class_bind_template_child (widget_class, DigitsWindow, chart);
   gtk_widget_class_bind_template_child (widget_class, DigitsWindow, preview);
   gtk_widget_class_bind_template_callback (widget_class, on_canvas_changed);
+  gtk_widget_class_bind_template_callback (widget_class, on_page_selection_changed);
 
   /* Their shortcuts are set with the application's, in digits-application.c. */
   gtk_widget_class_install_action (widget_class, "win.open", NULL, open_action);
@@ -837,7 +1057,6 @@ digits_window_init (DigitsWindow *self)
   GType drop_types[] = { GDK_TYPE_FILE_LIST, GDK_TYPE_TEXTURE };
 
   gtk_widget_init_template (GTK_WIDGET (self));
-  self->answer = -1;
 
   drop = gtk_drop_target_new (G_TYPE_INVALID, GDK_ACTION_COPY);
   gtk_drop_target_set_gtypes (drop, drop_types, G_N_ELEMENTS (drop_types));
@@ -881,6 +1100,22 @@ digits_window_get_preview (DigitsWindow *self)
   return self->preview;
 }
 
+DigitsPageView *
+digits_window_get_page_view (DigitsWindow *self)
+{
+  g_return_val_if_fail (DIGITS_IS_WINDOW (self), NULL);
+
+  return self->page_view;
+}
+
+const char *
+digits_window_get_chart_heading (DigitsWindow *self)
+{
+  g_return_val_if_fail (DIGITS_IS_WINDOW (self), NULL);
+
+  return gtk_label_get_label (self->chart_heading);
+}
+
 const char *
 digits_window_get_answer_text (DigitsWindow *self)
 {
@@ -903,6 +1138,14 @@ digits_window_is_showing_image (DigitsWindow *self)
   g_return_val_if_fail (DIGITS_IS_WINDOW (self), FALSE);
 
   return self->showing_image;
+}
+
+gboolean
+digits_window_is_showing_page (DigitsWindow *self)
+{
+  g_return_val_if_fail (DIGITS_IS_WINDOW (self), FALSE);
+
+  return self->page != NULL && gtk_widget_get_visible (GTK_WIDGET (self->page_view));
 }
 
 gboolean

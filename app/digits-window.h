@@ -6,6 +6,7 @@
 #include "digits-application.h"
 #include "digits-canvas.h"
 #include "digits-chart.h"
+#include "digits-page-view.h"
 #include "digits-preview.h"
 
 G_BEGIN_DECLS
@@ -28,9 +29,13 @@ void digits_window_save_drawing (DigitsWindow *self, GFile *file);
 DigitsCanvas *digits_window_get_canvas (DigitsWindow *self);
 DigitsChart *digits_window_get_chart (DigitsWindow *self);
 DigitsPreview *digits_window_get_preview (DigitsWindow *self);
+DigitsPageView *digits_window_get_page_view (DigitsWindow *self);
 const char *digits_window_get_answer_text (DigitsWindow *self);
 const char *digits_window_get_detail_text (DigitsWindow *self);
+const char *digits_window_get_chart_heading (DigitsWindow *self);
 gboolean digits_window_is_showing_image (DigitsWindow *self);
+/* An image of several digits is shown, each boxed (digits_window_get_page_view). */
+gboolean digits_window_is_showing_page (DigitsWindow *self);
 /* TRUE while a prediction, an image or a save is on its way. */
 gboolean digits_window_is_busy (DigitsWindow *self);
 

@@ -2,7 +2,11 @@
  *
  * Runs under Xvfb with a session bus (tests/run-gui.sh).  Every answer the
  * window shows is checked against the engine run here on the same input:
- * dg_preprocess_strokes or dg_preprocess_grey, then dg_model_predict.
+ * dg_preprocess_strokes or dg_preprocess_grey, then dg_model_predict; and
+ * dg_read_digits for an image of several digits.  GTK 4 cannot make up
+ * input events, so a key press runs the shortcut bound to that key and a
+ * click goes through the widget's click gesture, after checking that the
+ * pointer would reach that widget there.
  *
  * Environment (tests/meson.build sets it): DIGITS_LOCALEDIR (the build
  * tree's .mo files), GSETTINGS_SCHEMA_DIR and GSETTINGS_BACKEND=memory,
@@ -20,6 +24,7 @@
 #include "dg-image.h"
 #include "dg-model.h"
 #include "dg-preprocess.h"
+#include "dg-segment.h"
 #include "digits-application.h"
 #include "digits-window.h"
 
@@ -300,27 +305,35 @@ artifact_path (const char *name)
   return g_build_filename (dir != NULL ? dir : fallback, name, NULL);
 }
 
-/* The window as the screen shows it: snapshot -> render nodes -> the
- * window's own renderer -> a texture -> PNG. */
-static void
-save_screenshot (const char *name)
+/* @widget as the screen shows it: snapshot -> render nodes -> the window's
+ * own renderer -> a texture, one pixel per widget pixel. */
+static GdkTexture *
+render_widget (GtkWidget *widget)
 {
-  g_autofree char *path = artifact_path (name);
-  g_autoptr (GdkPaintable) paintable = gtk_widget_paintable_new (GTK_WIDGET (window));
+  g_autoptr (GdkPaintable) paintable = gtk_widget_paintable_new (widget);
   GtkSnapshot *snapshot = gtk_snapshot_new ();
-  int width = gtk_widget_get_width (GTK_WIDGET (window));
-  int height = gtk_widget_get_height (GTK_WIDGET (window));
   g_autoptr (GskRenderNode) node = NULL;
-  g_autoptr (GdkTexture) texture = NULL;
-  g_autoptr (GdkPixbuf) loaded = NULL;
   GskRenderer *renderer = gtk_native_get_renderer (GTK_NATIVE (window));
+  int width, height;
 
-  settle (400); /* toasts and transitions finish their animations */
+  settle (400); /* layout, toasts and transitions finish */
+  width = gtk_widget_get_width (widget);
+  height = gtk_widget_get_height (widget);
   g_assert_cmpint (width, >, 0);
   gdk_paintable_snapshot (paintable, snapshot, width, height);
   node = gtk_snapshot_free_to_node (snapshot);
   g_assert_nonnull (node);
-  texture = gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, width, height));
+  return gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, width, height));
+}
+
+static void
+save_screenshot (const char *name)
+{
+  g_autofree char *path = artifact_path (name);
+  g_autoptr (GdkTexture) texture = render_widget (GTK_WIDGET (window));
+  g_autoptr (GdkPixbuf) loaded = NULL;
+  int width = gtk_widget_get_width (GTK_WIDGET (window));
+
   g_assert_true (gdk_texture_save_to_png (texture, path));
 
   loaded = gdk_pixbuf_new_from_file (path, NULL);
@@ -331,17 +344,14 @@ save_screenshot (const char *name)
 
 /* --- MNIST digits as image files --- */
 
-/* MNIST test digit @index, @zoom times larger, dark ink on white paper with
- * a margin, as a pixbuf; its label in @label. */
+/* MNIST test digit @index, @zoom times larger, dark ink on white, as a
+ * pixbuf (28 * zoom square); its label in @label. */
 static GdkPixbuf *
-mnist_digit_pixbuf (int index, int zoom, int *label)
+mnist_cell_pixbuf (int index, int zoom, int *label)
 {
   static DgIdx *images, *labels;
   g_autoptr (GError) error = NULL;
   g_autoptr (GdkPixbuf) small = NULL;
-  g_autoptr (GdkPixbuf) large = NULL;
-  GdkPixbuf *page;
-  int margin = 12 * zoom / 4;
 
   if (images == NULL)
     {
@@ -361,14 +371,68 @@ mnist_digit_pixbuf (int index, int zoom, int *label)
         guint8 *p = gdk_pixbuf_get_pixels (small) + y * gdk_pixbuf_get_rowstride (small) + x * 3;
         p[0] = p[1] = p[2] = (guint8) (255 - ink);
       }
-  large = gdk_pixbuf_scale_simple (small, DG_IMAGE_SIDE * zoom, DG_IMAGE_SIDE * zoom,
-                                   GDK_INTERP_BILINEAR);
+  *label = labels->data[index];
+  return gdk_pixbuf_scale_simple (small, DG_IMAGE_SIDE * zoom, DG_IMAGE_SIDE * zoom,
+                                  GDK_INTERP_BILINEAR);
+}
+
+/* MNIST test digit @index, @zoom times larger, dark ink on white paper with
+ * a margin, as a pixbuf; its label in @label. */
+static GdkPixbuf *
+mnist_digit_pixbuf (int index, int zoom, int *label)
+{
+  g_autoptr (GdkPixbuf) large = mnist_cell_pixbuf (index, zoom, label);
+  GdkPixbuf *page;
+  int margin = 12 * zoom / 4;
+
   page = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, DG_IMAGE_SIDE * zoom + 2 * margin,
                          DG_IMAGE_SIDE * zoom + 2 * margin);
   gdk_pixbuf_fill (page, 0xffffffff);
   gdk_pixbuf_copy_area (large, 0, 0, DG_IMAGE_SIDE * zoom, DG_IMAGE_SIDE * zoom, page, margin,
                         margin);
-  *label = labels->data[index];
+  return page;
+}
+
+/* A page of MNIST test digits @indices (-1 starts a new line), each in its
+ * own 28x28 cell @zoom times larger: the cells' margins keep the digits
+ * apart.  @text gets their labels, lines separated by a space, the way the
+ * engine writes a reading. */
+static GdkPixbuf *
+mnist_page_pixbuf (const int *indices, int n_indices, int zoom, GString *text)
+{
+  int side = DG_IMAGE_SIDE * zoom, margin = side / 2;
+  int columns = 0, rows = 1, column = 0, row = 0;
+  GdkPixbuf *page;
+
+  for (int i = 0; i < n_indices; i++)
+    {
+      column = indices[i] < 0 ? 0 : column + 1;
+      rows += indices[i] < 0;
+      columns = MAX (columns, column);
+    }
+  page = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, columns * side + 2 * margin,
+                         rows * side + 2 * margin);
+  gdk_pixbuf_fill (page, 0xffffffff);
+
+  column = 0;
+  for (int i = 0; i < n_indices; i++)
+    {
+      g_autoptr (GdkPixbuf) cell = NULL;
+      int label;
+
+      if (indices[i] < 0)
+        {
+          g_string_append_c (text, ' ');
+          row++;
+          column = 0;
+          continue;
+        }
+      cell = mnist_cell_pixbuf (indices[i], zoom, &label);
+      gdk_pixbuf_copy_area (cell, 0, 0, side, side, page, margin + column * side,
+                            margin + row * side);
+      g_string_append_c (text, (char) ('0' + label));
+      column++;
+    }
   return page;
 }
 
@@ -582,6 +646,8 @@ test_secondary_windows (void)
   shortcuts = find_toplevel (GTK_TYPE_SHORTCUTS_WINDOW);
   g_assert_nonnull (shortcuts);
   g_assert_nonnull (find_label (GTK_WIDGET (shortcuts), (const char *[]) { "Undo", NULL }));
+  g_assert_nonnull (find_label (GTK_WIDGET (shortcuts),
+                                (const char *[]) { "Select the next digit", NULL }));
   gtk_widget_set_visible (GTK_WIDGET (shortcuts), FALSE);
 
   g_action_group_activate_action (G_ACTION_GROUP (app), "about", NULL);
@@ -696,6 +762,368 @@ on_clipboard_text (GObject *source_object, GAsyncResult *result, gpointer user_d
   read->done = TRUE;
 }
 
+/* The text on the clipboard, newly allocated. */
+static char *
+read_clipboard_text (void)
+{
+  ClipboardText copied = { FALSE, NULL };
+
+  gdk_clipboard_read_text_async (gtk_widget_get_clipboard (GTK_WIDGET (window)), NULL,
+                                 on_clipboard_text, &copied);
+  while (!copied.done)
+    g_main_context_iteration (NULL, TRUE);
+  return copied.text;
+}
+
+/* --- Pages of several digits --- */
+
+/* What a key does to @widget: the shortcut its class binds to @keyval,
+ * activated.  GTK 4 cannot make up key events; the binding is what a key
+ * press on the focused widget runs. */
+static void
+press_key (GtkWidget *widget, guint keyval)
+{
+  g_autoptr (GListModel) controllers = gtk_widget_observe_controllers (widget);
+
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr (GtkEventController) controller = g_list_model_get_item (controllers, i);
+      GListModel *shortcuts;
+
+      if (!GTK_IS_SHORTCUT_CONTROLLER (controller))
+        continue;
+      shortcuts = G_LIST_MODEL (controller);
+      for (guint j = 0; j < g_list_model_get_n_items (shortcuts); j++)
+        {
+          g_autoptr (GtkShortcut) shortcut = g_list_model_get_item (shortcuts, j);
+          GtkShortcutTrigger *trigger = gtk_shortcut_get_trigger (shortcut);
+
+          if (GTK_IS_KEYVAL_TRIGGER (trigger)
+              && gtk_keyval_trigger_get_keyval (GTK_KEYVAL_TRIGGER (trigger)) == keyval
+              && gtk_keyval_trigger_get_modifiers (GTK_KEYVAL_TRIGGER (trigger)) == 0)
+            {
+              g_assert_true (gtk_shortcut_action_activate (gtk_shortcut_get_action (shortcut),
+                                                           GTK_SHORTCUT_ACTION_EXCLUSIVE, widget,
+                                                           gtk_shortcut_get_arguments (shortcut)));
+              return;
+            }
+        }
+    }
+  g_error ("%s has no shortcut for %s", G_OBJECT_TYPE_NAME (widget), gdk_keyval_name (keyval));
+}
+
+/* A primary click at (@x, @y) in @widget's coordinates, through its click
+ * gesture, after checking that a click there reaches @widget at all. */
+static void
+click_at (GtkWidget *widget, double x, double y)
+{
+  g_autoptr (GListModel) controllers = gtk_widget_observe_controllers (widget);
+  graphene_point_t in_window;
+
+  g_assert_true (gtk_widget_compute_point (widget, GTK_WIDGET (window),
+                                           &GRAPHENE_POINT_INIT ((float) x, (float) y),
+                                           &in_window));
+  g_assert_true (gtk_widget_pick (GTK_WIDGET (window), in_window.x, in_window.y,
+                                  GTK_PICK_DEFAULT) == widget);
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr (GtkEventController) controller = g_list_model_get_item (controllers, i);
+
+      if (GTK_IS_GESTURE_CLICK (controller))
+        {
+          g_signal_emit_by_name (controller, "pressed", 1, x, y);
+          return;
+        }
+    }
+  g_error ("%s has no click gesture", G_OBJECT_TYPE_NAME (widget));
+}
+
+/* How much bluer than red @texture's pixels are along @width pixels to the
+ * right of (@x, @y): the accent colour's lines. */
+static int
+blueness (GdkTexture *texture, double x, double y, int width)
+{
+  int texture_width = gdk_texture_get_width (texture);
+  int texture_height = gdk_texture_get_height (texture);
+  g_autofree guint8 *pixels = g_malloc ((gsize) texture_width * texture_height * 4);
+  int sum = 0;
+
+  gdk_texture_download (texture, pixels, (gsize) texture_width * 4);
+  for (int i = 0; i < width; i++)
+    {
+      int px = (int) x + i, py = (int) y;
+      /* Cairo's ARGB32: B, G, R, A in memory on a little-endian machine. */
+      const guint8 *p = pixels + ((gsize) py * texture_width + px) * 4;
+      int blue = G_BYTE_ORDER == G_LITTLE_ENDIAN ? p[0] : p[3];
+      int red = G_BYTE_ORDER == G_LITTLE_ENDIAN ? p[2] : p[1];
+
+      g_assert_cmpint (px, <, texture_width);
+      g_assert_cmpint (py, <, texture_height);
+      sum += blue - red;
+    }
+  return sum;
+}
+
+/* The middle of digit @index's box, on its left line, view coordinates. */
+static graphene_point_t
+box_left_middle (DigitsPageView *view, int index)
+{
+  graphene_rect_t bounds;
+
+  g_assert_true (digits_page_view_get_digit_bounds (view, index, &bounds));
+  return GRAPHENE_POINT_INIT (bounds.origin.x, bounds.origin.y + bounds.size.height / 2);
+}
+
+/* The window shows digit @index of @page: the selection, the chart, the
+ * 28x28, the heading, what a screen reader hears. */
+static void
+assert_page_selection (const DgReading *page, int index)
+{
+  DigitsPageView *view = digits_window_get_page_view (window);
+  const DgDigitReading *digit = &page->digits[index];
+  const float *bars = digits_chart_get_probabilities (digits_window_get_chart (window));
+  const float *seen = digits_preview_get_input (digits_window_get_preview (window));
+  g_autofree char *heading = g_strdup_printf ("Probabilities for Digit %d of %d", index + 1,
+                                              page->n_digits);
+  g_autofree char *said = g_strdup_printf ("Read as %s; digit %d of %d selected: %d, "
+                                           "confidence %.0f %%",
+                                           page->text, index + 1, page->n_digits, digit->digit,
+                                           digit->probs[digit->digit] * 100.0);
+
+  g_assert_cmpint (digits_page_view_get_selected (view), ==, index);
+  g_assert_nonnull (bars);
+  g_assert_cmpmem (bars, sizeof (float) * DG_CLASSES, digit->probs, sizeof digit->probs);
+  g_assert_cmpint (digits_chart_get_top (digits_window_get_chart (window)), ==, digit->digit);
+  g_assert_nonnull (seen);
+  g_assert_cmpmem (seen, sizeof (float) * DG_IMAGE_PIXELS, digit->input, sizeof digit->input);
+  g_assert_cmpstr (digits_window_get_chart_heading (window), ==, heading);
+  gtk_test_accessible_assert_property (view, GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, said);
+  /* The string is what it was: selecting does not change the answer. */
+  g_assert_cmpstr (digits_window_get_answer_text (window), ==, page->text);
+}
+
+/* Writes a page of MNIST test digits @indices (see mnist_page_pixbuf) to
+ * the scratch file @name, its path in @path and its labels in @labels, and
+ * reads it with the engine here, as the window will. */
+static DgReading *
+write_page (const char *name, const int *indices, int n_indices, char **path, GString *labels)
+{
+  g_autoptr (GdkPixbuf) pixbuf = mnist_page_pixbuf (indices, n_indices, 4, labels);
+  g_autoptr (DgGreyImage) grey = NULL;
+  g_autoptr (GError) error = NULL;
+  DgReading *page;
+
+  *path = scratch_file (name);
+  g_assert_true (gdk_pixbuf_save (pixbuf, *path, "png", &error, NULL));
+  g_assert_no_error (error);
+  grey = dg_grey_image_load (*path, &error);
+  g_assert_no_error (error);
+  page = dg_read_digits (model (), grey->grey, grey->width, grey->height, grey->width, &error);
+  g_assert_no_error (error);
+  return page;
+}
+
+static void
+test_open_page (void)
+{
+  /* MNIST test digits 0 .. 3 and 4, 5 on a second line: "7210 41". */
+  const int indices[] = { 0, 1, 2, 3, -1, 4, 5 };
+  g_autofree char *path = NULL;
+  g_autoptr (GString) labels = g_string_new (NULL);
+  g_autoptr (DgReading) page = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *copied = NULL;
+  DigitsPageView *view;
+  GtkWidget *view_widget;
+
+  ensure_window ();
+  view = digits_window_get_page_view (window);
+  view_widget = GTK_WIDGET (view);
+
+  /* The engine here, on the same file, reads every digit right. */
+  page = write_page ("page.png", indices, G_N_ELEMENTS (indices), &path, labels);
+  g_assert_cmpstr (labels->str, ==, "7210 41");
+  g_assert_cmpstr (page->text, ==, labels->str);
+  g_assert_cmpint (page->n_digits, ==, 6);
+
+  /* Something drawn first: the page takes its place, as a picture does. */
+  draw_seven ();
+  wait_until_idle ();
+  open_path (path);
+  g_assert_true (digits_window_is_showing_image (window));
+  g_assert_true (digits_window_is_showing_page (window));
+  g_assert_true (digits_canvas_is_empty (digits_window_get_canvas (window)));
+  g_assert_true (gtk_widget_get_mapped (view_widget));
+  g_assert_cmpint (digits_page_view_get_n_digits (view), ==, page->n_digits);
+  g_assert_cmpstr (digits_window_get_answer_text (window), ==, "7210 41");
+  {
+    g_autofree char *detail = g_strdup_printf ("Lowest confidence: %.0f %%",
+                                               page->confidence * 100.0);
+    g_assert_cmpfloat (page->confidence, >=, 0.6);
+    g_assert_cmpstr (digits_window_get_detail_text (window), ==, detail);
+  }
+  gtk_test_accessible_assert_property (view, GTK_ACCESSIBLE_PROPERTY_LABEL, "page.png");
+  /* The first digit is selected, and the keyboard is on the page. */
+  assert_page_selection (page, 0);
+  g_assert_true (gtk_widget_has_focus (view_widget));
+
+  /* Every box is drawn in the accent colour; the selected one's line is
+   * thicker. */
+  {
+    g_autoptr (GdkTexture) texture = NULL;
+    int selected_line, other_line;
+
+    gtk_window_set_focus_visible (GTK_WINDOW (window), TRUE);
+    texture = render_widget (view_widget);
+    save_screenshot ("window-multi.png");
+    for (int d = 0; d < page->n_digits; d++)
+      {
+        graphene_point_t left = box_left_middle (view, d);
+        g_assert_cmpint (blueness (texture, left.x, left.y, 2), >, 2 * 60);
+      }
+    {
+      graphene_point_t left = box_left_middle (view, 0);
+      selected_line = blueness (texture, left.x, left.y, 4);
+      left = box_left_middle (view, 1);
+      other_line = blueness (texture, left.x, left.y, 4);
+    }
+    g_assert_cmpint (selected_line, >, other_line + 60);
+  }
+
+  /* Right, Left, End, Home, and no further than the ends. */
+  press_key (view_widget, GDK_KEY_Right);
+  assert_page_selection (page, 1);
+  g_assert_true (probs_differ (page->digits[0].probs, page->digits[1].probs));
+  press_key (view_widget, GDK_KEY_Right);
+  assert_page_selection (page, 2);
+  press_key (view_widget, GDK_KEY_Left);
+  assert_page_selection (page, 1);
+  press_key (view_widget, GDK_KEY_End);
+  assert_page_selection (page, 5);
+  press_key (view_widget, GDK_KEY_Right);
+  assert_page_selection (page, 5);
+  press_key (view_widget, GDK_KEY_Home);
+  assert_page_selection (page, 0);
+  press_key (view_widget, GDK_KEY_Left);
+  assert_page_selection (page, 0);
+
+  /* A click on a box selects it: the 0, and the 4 on the second line. */
+  for (int d = 3; d <= 4; d++)
+    {
+      graphene_rect_t bounds;
+      graphene_point_t centre;
+
+      g_assert_true (digits_page_view_get_digit_bounds (view, d, &bounds));
+      graphene_rect_get_center (&bounds, &centre);
+      click_at (view_widget, centre.x, centre.y);
+      assert_page_selection (page, d);
+    }
+  /* Between the boxes the paper takes the pointer: drawing there starts a
+   * new drawing, as on a picture. */
+  {
+    graphene_rect_t first, second;
+    graphene_point_t between;
+
+    g_assert_true (digits_page_view_get_digit_bounds (view, 0, &first));
+    g_assert_true (digits_page_view_get_digit_bounds (view, 1, &second));
+    g_assert_cmpfloat (first.origin.x + first.size.width, <, second.origin.x);
+    g_assert_true (gtk_widget_compute_point (
+        view_widget, GTK_WIDGET (window),
+        &GRAPHENE_POINT_INIT ((first.origin.x + first.size.width + second.origin.x) / 2,
+                              first.origin.y + first.size.height / 2),
+        &between));
+    g_assert_true (gtk_widget_pick (GTK_WIDGET (window), between.x, between.y, GTK_PICK_DEFAULT)
+                   == GTK_WIDGET (digits_window_get_canvas (window)));
+  }
+
+  /* Ctrl+C copies the whole string. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.copy", NULL));
+  copied = read_clipboard_text ();
+  g_assert_cmpstr (copied, ==, "7210 41");
+
+  /* A single digit after the page is shown as before, without boxes. */
+  {
+    g_autofree char *single = scratch_file ("single.png");
+    g_autoptr (GdkPixbuf) digit = NULL;
+    float input[DG_IMAGE_PIXELS], probs[DG_CLASSES];
+    int label;
+
+    digit = mnist_digit_pixbuf (0, 8, &label);
+    g_assert_true (gdk_pixbuf_save (digit, single, "png", &error, NULL));
+    g_assert_no_error (error);
+    reference_for_file (single, input, probs);
+    open_path (single);
+    g_assert_true (digits_window_is_showing_image (window));
+    g_assert_false (digits_window_is_showing_page (window));
+    g_assert_false (gtk_widget_get_visible (view_widget));
+    assert_window_shows (input, probs);
+    g_assert_cmpstr (digits_window_get_chart_heading (window), ==, "Probability of Each Digit");
+  }
+
+  /* Clear from the page is the empty paper; drawing on a page replaces it. */
+  open_path (path);
+  g_assert_true (digits_window_is_showing_page (window));
+  clear_everything ();
+  g_assert_false (digits_window_is_showing_page (window));
+  g_assert_false (digits_window_is_showing_image (window));
+  g_assert_cmpstr (digits_window_get_chart_heading (window), ==, "Probability of Each Digit");
+
+  open_path (path);
+  g_assert_true (digits_window_is_showing_page (window));
+  draw_seven ();
+  g_assert_false (digits_window_is_showing_page (window));
+  wait_until_idle ();
+  assert_window_matches_canvas (NULL);
+  clear_everything ();
+}
+
+static void
+test_open_page_unsure (void)
+{
+  /* MNIST test digit 659 is a 2 the network takes for a 1 at 41 %; a 7 and
+   * a 0 on either side of it. */
+  const int indices[] = { 0, 659, 3 };
+  g_autofree char *path = NULL;
+  g_autoptr (GString) labels = g_string_new (NULL);
+  g_autoptr (DgReading) page = NULL;
+  g_autofree char *detail = NULL;
+  g_autoptr (GdkTexture) texture = NULL;
+  DigitsPageView *view;
+  const DgDigitReading *least;
+  graphene_point_t left;
+  int n_unsure = 0;
+
+  ensure_window ();
+  view = digits_window_get_page_view (window);
+
+  page = write_page ("page-unsure.png", indices, G_N_ELEMENTS (indices), &path, labels);
+  g_assert_cmpstr (labels->str, ==, "720");
+  g_assert_cmpint (page->n_digits, ==, 3);
+  for (int d = 0; d < page->n_digits; d++)
+    n_unsure += page->digits[d].probs[page->digits[d].digit] < 0.6f;
+  /* The case this test is for; a new model may need another digit here. */
+  g_assert_cmpint (n_unsure, ==, 1);
+  g_assert_cmpint (page->least_sure, ==, 1);
+  least = &page->digits[page->least_sure];
+
+  open_path (path);
+  g_assert_true (digits_window_is_showing_page (window));
+  /* The string is still the answer; the detail names the unsure digit. */
+  g_assert_cmpstr (digits_window_get_answer_text (window), ==, page->text);
+  detail = g_strdup_printf ("Not sure of digit 2: best guess %d (%.0f %%)", least->digit,
+                            page->confidence * 100.0);
+  g_assert_cmpstr (digits_window_get_detail_text (window), ==, detail);
+  assert_page_selection (page, 0);
+
+  /* Its box is drawn in the warning colour, the others in the accent's. */
+  texture = render_widget (GTK_WIDGET (view));
+  left = box_left_middle (view, 1);
+  g_assert_cmpint (blueness (texture, left.x, left.y, 2), <, -2 * 60);
+  left = box_left_middle (view, 2);
+  g_assert_cmpint (blueness (texture, left.x, left.y, 2), >, 2 * 60);
+  clear_everything ();
+}
+
 static void
 test_paste_and_copy (void)
 {
@@ -705,7 +1133,7 @@ test_paste_and_copy (void)
   g_autoptr (GError) error = NULL;
   GdkClipboard *clipboard;
   float input[DG_IMAGE_PIXELS], probs[DG_CLASSES];
-  ClipboardText copied = { FALSE, NULL };
+  g_autofree char *copied = NULL;
   int label;
 
   ensure_window ();
@@ -732,11 +1160,8 @@ test_paste_and_copy (void)
 
   /* Ctrl+C puts the answer on the clipboard. */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.copy", NULL));
-  gdk_clipboard_read_text_async (clipboard, NULL, on_clipboard_text, &copied);
-  while (!copied.done)
-    g_main_context_iteration (NULL, TRUE);
-  g_assert_cmpstr (copied.text, ==, "2");
-  g_free (copied.text);
+  copied = read_clipboard_text ();
+  g_assert_cmpstr (copied, ==, "2");
   clear_everything ();
 }
 
@@ -895,6 +1320,8 @@ main (int argc, char *argv[])
   g_test_add_func ("/app/secondary-windows", test_secondary_windows);
   g_test_add_func ("/app/pen-width", test_pen_width);
   g_test_add_func ("/app/open/digits", test_open_digit_images);
+  g_test_add_func ("/app/open/page", test_open_page);
+  g_test_add_func ("/app/open/page-unsure", test_open_page_unsure);
   g_test_add_func ("/app/open/broken-files", test_broken_files);
   g_test_add_func ("/app/open/paste-and-copy", test_paste_and_copy);
   g_test_add_func ("/app/draw/save", test_save_drawing);
