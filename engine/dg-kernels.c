@@ -792,7 +792,8 @@ dg_dense_forward (const float *in, int C, int B, int S, const float *w, const fl
   int n_in = C * S;
   const float *x = in;
 
-  if (S > 1)
+  /* (C, B, S) -> (C S, B): already so for one image or one value each. */
+  if (S > 1 && B > 1)
     {
       float *flat = dg_scratch (1, (size_t) n_in * B);
       dg_flatten_features (in, C, B, S, flat);
