@@ -14,7 +14,12 @@
  *
  *   log p(top class) - shape penalties (too short, too tall, too wide for one digit)
  *
- * An atom may also be left out as a mark, at a cost growing with its ink.
+ * Choosing between an atom whole and its slices also weighs shape: a whole
+ * atom wider than a digit usually is, and slices that leave much of the
+ * atom's height to their neighbours (pieces of one digit, not digits), cost
+ * more.  Merging atoms costs a little, so two digits that each read well
+ * stay two.  An atom may also be left out as a mark, at a cost growing
+ * with its ink.
  * A dynamic programme over the atoms (and, inside one atom, over its cuts)
  * picks the reading with the best total: touching digits are cut where both
  * halves read well, a 5's detached bar is merged because the merged 5 reads
@@ -48,8 +53,10 @@
 #define MAX_CUTS 16          /* cut candidates per atom, */
 #define MAX_SLICES 1024      /* slices of wide atoms tried per page, at most */
 #define CUTS_PER_H 8.0       /* 8 per digit height of its width */
-#define GRID_SPACING 0.1     /* candidates every 0.1 H, besides the profile's minima */
-#define CUT_REACH 0.2        /* a cut strays at most 0.2 H from its column */
+#define CUT_REACH 0.2        /* a cut strays at most 0.2 H from its column, */
+#define CUT_EDGE 0.12        /* and keeps this far (H) inside the atom's ends, */
+#define CUT_SIDEWAYS 0.01f   /* and moving sideways costs this a column where it tears nothing */
+#define CUT_STRIDE 0.033     /* a cut is tried from every 0.033 H */
 #define SPLIT_WIDTH 0.8      /* atoms this wide (H) are tried as several digits, */
 #define SPLIT_UNSURE_WIDTH 0.4 /* and those this wide when the network is unsure */
 #define SPLIT_UNSURE 0.95
@@ -69,8 +76,14 @@
 #define WIDE_PENALTY 5.0     /* at this cost per H, */
 #define VERY_WIDE_PENALTY 12.0 /* and more 0.2 H beyond */
 #define CUT_BONUS 0.15       /* a cut through an atom earns this (one more digit read), */
-#define CUT_INK 0.5          /* less this per stroke width of ink it crosses: two digits
-                              * touching meet at a point, a 0 cut in two is crossed twice */
+#define CUT_INK 0.3          /* less this per stroke width of ink it tears: two digits
+                              * touching meet at a point, a 0 cut in two is torn twice */
+#define WHOLE_WIDE 1.08      /* choosing how to read an atom that has cuts: wider than this (H) */
+#define WHOLE_WIDE_PENALTY 10.0 /* whole costs this per H (a digit is seldom wider than tall) */
+#define SLICE_SHORT 0.1      /* and a slice whose ink ends more than 0.1 H short of the */
+#define SLICE_SHORT_PENALTY 2.0 /* atom's top or bottom costs this per H (a piece, not a digit) */
+#define MERGE_COST 0.3       /* merging atoms costs this per atom joined: two digits that
+                              * each read well stay two, though their union reads as well */
 #define DROP_BASE 0.3        /* leaving an atom out costs 0.3 + 2.7 x its area */
 #define DROP_AREA 2.7        /* relative to a digit's, capped at 1 */
 
@@ -707,21 +720,23 @@ overlap (int a0, int a1, int b0, int b1)
   return MIN (a1, b1) - MAX (a0, b0) + 1;
 }
 
-static const Component *page_comps_for_sort;
-
+/* Orders indices into the components, @comps.  The components come as
+ * data, never through a global: pages are read on several threads at once
+ * (recognize --jobs), and a shared pointer once put one page's digits in
+ * another page's order. */
 static int
-compare_by_x0 (const void *a, const void *b)
+compare_by_x0 (gconstpointer a, gconstpointer b, gpointer comps)
 {
-  const Component *ca = &page_comps_for_sort[*(const int *) a];
-  const Component *cb = &page_comps_for_sort[*(const int *) b];
+  const Component *ca = (const Component *) comps + *(const int *) a;
+  const Component *cb = (const Component *) comps + *(const int *) b;
   return (ca->x0 > cb->x0) - (ca->x0 < cb->x0);
 }
 
 static int
-compare_by_x_centre (const void *a, const void *b)
+compare_by_x_centre (gconstpointer a, gconstpointer b, gpointer comps)
 {
-  const Component *ca = &page_comps_for_sort[*(const int *) a];
-  const Component *cb = &page_comps_for_sort[*(const int *) b];
+  const Component *ca = (const Component *) comps + *(const int *) a;
+  const Component *cb = (const Component *) comps + *(const int *) b;
   int xa = ca->x0 + ca->x1, xb = cb->x0 + cb->x1;
   return (xa > xb) - (xa < xb);
 }
@@ -758,8 +773,7 @@ find_lines (Page *page)
 
   for (int i = 0; i < n; i++)
     order[i] = i;
-  page_comps_for_sort = comps;
-  qsort (order, n, sizeof (int), compare_by_x0);
+  g_qsort_with_data (order, n, sizeof (int), compare_by_x0, (gpointer) comps);
 
   for (int k = 0; k < n; k++)
     {
@@ -862,7 +876,8 @@ find_lines (Page *page)
   for (guint l = 0; l < lines->len; l++)
     {
       Line *line = &g_array_index (lines, Line, l);
-      qsort (line->members->data, line->members->len, sizeof (int), compare_by_x_centre);
+      g_qsort_with_data (line->members->data, line->members->len, sizeof (int),
+                         compare_by_x_centre, (gpointer) comps);
     }
 
   g_free (order);
@@ -999,61 +1014,125 @@ prepare_piece (const Page *page, const Line *line, Piece *piece)
   return piece->ok;
 }
 
-/* The cheapest path down through the atom @c from near column @column:
- * one step of at most a column per row, within CUT_REACH of @column,
- * crossing as little ink as it can.  @ink (c's height, c's width) is what
- * crossing each pixel costs: 0 off c, 0.05 .. 1 on its ink from the
- * threshold to full strength. */
+/* The cheapest cut down through the atom @c from near column @column: one
+ * column per row, within CUT_REACH of @column, the part left of it going
+ * left.  What a cut costs is the ink it tears apart: in each row the link
+ * between the pixels either side of it, and where it moves sideways from
+ * one row to the next, the links between the rows in the columns it moves
+ * across.  Moving through paper is free, so the cut follows the gap between
+ * two touching digits however it winds (each row of one lies left of the
+ * other's except where they touch), and only crosses ink where they meet.
+ * @ink (c's height, c's width) is each pixel's strength: 0 off c, 0.05 ..
+ * 1 on its ink from the threshold to full strength. */
 static Cut
 cut_path (const Component *c, const float *ink, int column, double H)
 {
   int w = c->x1 - c->x0 + 1, h = c->y1 - c->y0 + 1;
   int reach = MAX (2, (int) (CUT_REACH * H));
-  int lo = MAX (1, column - reach), hi = MIN (w - 1, column + reach);
+  int edge = MAX (1, (int) (CUT_EDGE * H));
+  int lo = MAX (edge, column - reach), hi = MIN (w - edge, column + reach);
+  if (hi < lo)
+    lo = hi = CLAMP (column, 1, w - 1);
   int span = hi - lo + 1;
   float *cost = g_new (float, (gsize) h * span);
-  gint8 *step = g_new (gint8, (gsize) h * span);
+  int *from = g_new (int, (gsize) h * span); /* (h, span) where in the row above it came from */
+  float *left = g_new (float, span), *right = g_new (float, span), *link = g_new (float, span);
+  int *left_from = g_new (int, span), *right_from = g_new (int, span);
 
   for (int y = 0; y < h; y++)
-    for (int i = 0; i < span; i++)
-      {
-        int x = lo + i;
-        float here = ink[(gsize) y * w + x] + 0.001f * abs (x - column);
-        float best = G_MAXFLOAT;
-        gint8 from = 0;
-        if (y == 0)
-          best = 0.0f;
-        else
-          for (int d = -1; d <= 1; d++)
-            if (i + d >= 0 && i + d < span)
-              {
-                float v = cost[(gsize) (y - 1) * span + i + d] + (d != 0 ? 0.005f : 0.0f);
-                if (v < best)
-                  {
-                    best = v;
-                    from = (gint8) d;
-                  }
-              }
-        cost[(gsize) y * span + i] = best + here;
-        step[(gsize) y * span + i] = from;
-      }
+    {
+      const float *row = ink + (gsize) y * w;
+      float *here = cost + (gsize) y * span;
+      int *step = from + (gsize) y * span;
+      if (y > 0)
+        {
+          /* Moving sideways by one column tears the link down that column
+           * (between this row and the one above), plus a little to keep
+           * the cut straight where nothing is torn. */
+          const float *prev = here - span, *above = row - w;
+          for (int i = 0; i < span; i++)
+            link[i] = MIN (row[lo + i], above[lo + i]) + CUT_SIDEWAYS;
+          left[0] = prev[0];
+          left_from[0] = 0;
+          for (int i = 1; i < span; i++)
+            {
+              float moved = left[i - 1] + link[i - 1];
+              left[i] = moved < prev[i] ? moved : prev[i];
+              left_from[i] = moved < prev[i] ? left_from[i - 1] : i;
+            }
+          right[span - 1] = prev[span - 1];
+          right_from[span - 1] = span - 1;
+          for (int i = span - 2; i >= 0; i--)
+            {
+              float moved = right[i + 1] + link[i];
+              right[i] = moved < prev[i] ? moved : prev[i];
+              right_from[i] = moved < prev[i] ? right_from[i + 1] : i;
+            }
+        }
+      for (int i = 0; i < span; i++)
+        {
+          int x = lo + i;
+          float torn = MIN (row[x - 1], row[x]) + 0.001f * abs (x - column);
+          if (y == 0)
+            {
+              here[i] = torn;
+              step[i] = i;
+            }
+          else if (left[i] <= right[i])
+            {
+              here[i] = left[i] + torn;
+              step[i] = left_from[i];
+            }
+          else
+            {
+              here[i] = right[i] + torn;
+              step[i] = right_from[i];
+            }
+        }
+    }
 
   int end = 0;
   for (int i = 1; i < span; i++)
     if (cost[(gsize) (h - 1) * span + i] < cost[(gsize) (h - 1) * span + end])
       end = i;
-  Cut cut = { g_new (int, h), c->y0, c->y1, 0.0, cost[(gsize) (h - 1) * span + end] };
-  cut.cost = 0.0;
+  Cut cut = { g_new (int, h), c->y0, c->y1, 0.0, 0.0 };
   for (int y = h - 1, i = end; y >= 0; y--)
     {
-      cut.x[y] = c->x0 + lo + i;
+      const float *row = ink + (gsize) y * w;
+      int x = lo + i;
+      cut.x[y] = c->x0 + x;
       cut.mean += (double) cut.x[y] / h;
-      cut.cost += ink[(gsize) y * w + lo + i];
-      i += step[(gsize) y * span + i];
+      cut.cost += MIN (row[x - 1], row[x]);
+      int prev = from[(gsize) y * span + i];
+      for (int j = MIN (i, prev); y > 0 && j < MAX (i, prev); j++)
+        cut.cost += MIN (row[lo + j], row[lo + j - w]); /* the link down column lo + j */
+      i = prev;
     }
   g_free (cost);
-  g_free (step);
+  g_free (from);
+  g_free (left);
+  g_free (right);
+  g_free (link);
+  g_free (left_from);
+  g_free (right_from);
   return cut;
+}
+
+double
+dg_mask_cut (const guint8 *mask, int width, int height, int column, double digit_height, int *cut_x)
+{
+  g_return_val_if_fail (mask != NULL && width >= 2 && height > 0 && cut_x != NULL, 0.0);
+  g_return_val_if_fail (digit_height > 0.0, 0.0);
+
+  Component all = { 0, 0, width - 1, height - 1, 0, 0, 0 };
+  float *ink = g_new (float, (gsize) width * height);
+  for (gsize i = 0; i < (gsize) width * height; i++)
+    ink[i] = mask[i] != 0 ? 1.0f : 0.0f;
+  Cut cut = cut_path (&all, ink, CLAMP (column, 1, width - 1), digit_height);
+  memcpy (cut_x, cut.x, sizeof (int) * height);
+  g_free (cut.x);
+  g_free (ink);
+  return cut.cost;
 }
 
 static int
@@ -1063,9 +1142,11 @@ compare_cuts (const void *a, const void *b)
   return (ca->mean > cb->mean) - (ca->mean < cb->mean);
 }
 
-/* Where atom @c might be two or more touching digits: minima of its ink's
- * column profile, valleys of its top contour and peaks of its bottom one,
- * each followed down by cut_path.  Appends to @cuts (Cut), sorted. */
+/* Where atom @c might be two or more touching digits: the cheapest cut
+ * (cut_path) from every few columns, the cheapest first, at most
+ * CUTS_PER_H per digit height of its width and 0.08 H apart.  Cuts that
+ * part the ink alike are one (a cut wandering through paper).  Appends
+ * them to @cuts (Cut), sorted left to right. */
 static void
 find_cuts (const Page *page, const Component *c, double H, GArray *cuts)
 {
@@ -1073,119 +1154,73 @@ find_cuts (const Page *page, const Component *c, double H, GArray *cuts)
   float *ink = g_new0 (float, (gsize) w * h);
   const DgContrast *contrast = page->contrast;
   double low = contrast->threshold, high = MAX (contrast->ink_level, low + 1.0);
-  int *profile = g_new0 (int, w), *top = g_new (int, w), *bottom = g_new (int, w);
-  for (int x = 0; x < w; x++)
-    {
-      top[x] = h;
-      bottom[x] = -1;
-    }
   for (int r = 0; r < c->n_runs; r++)
     {
       const DgRun *run = &page->comp_runs[c->first + r];
-      int y = run->y - c->y0;
-      for (int x = run->x0 - c->x0; x < run->x1 - c->x0; x++)
-        {
-          /* How much crossing this pixel costs: 0 at the threshold (soft
-           * edges where two digits touch), 1 at full ink. */
-          double v = contrast->contrast[(gsize) run->y * contrast->width + run->x0 + (x - (run->x0 - c->x0))];
-          ink[(gsize) y * w + x] = (float) CLAMP ((v - low) / (high - low), 0.05, 1.0);
-          profile[x]++;
-          top[x] = MIN (top[x], y);
-          bottom[x] = MAX (bottom[x], y);
-        }
+      const guint8 *grey = contrast->contrast + (gsize) run->y * contrast->width;
+      for (int x = run->x0; x < run->x1; x++)
+        /* How strong the ink is: 0 at the threshold (soft edges where two
+         * digits touch), 1 at full ink. */
+        ink[(gsize) (run->y - c->y0) * w + x - c->x0] = (float) CLAMP ((grey[x] - low) / (high - low), 0.05, 1.0);
     }
 
-  /* Candidates (column, rank): rank orders them, lower first. */
-  int edge = MAX (1, (int) (0.12 * H));
-  double *cand = g_new (double, 4 * w + 2);
-  double *rank = g_new (double, 4 * w + 2);
-  int n = 0;
-  for (int x = edge; x < w - edge; x++)
+  int edge = MAX (1, (int) (CUT_EDGE * H));
+  int max_cuts = CLAMP ((int) lround (CUTS_PER_H * w / H), 3, MAX_CUTS);
+  int stride = MAX (1, (int) (CUT_STRIDE * H));
+  GArray *tried = g_array_new (FALSE, FALSE, sizeof (Cut));
+  for (int x = edge; x < w - edge; x += stride)
     {
-      int p = profile[x - 1] + profile[x] + profile[x + 1 < w ? x + 1 : x];
-      int pl = x >= 2 ? profile[x - 2] + profile[x - 1] + profile[x] : G_MAXINT;
-      int pr = x + 2 < w ? profile[x] + profile[x + 1] + profile[x + 2] : G_MAXINT;
-      if (p <= pl && p < pr)
-        {
-          cand[n] = x;
-          rank[n++] = p / (3.0 * page->s);
-        }
-      /* The top contour dips (a valley between two digits' tops), the
-       * bottom one rises. */
-      if (top[x] > top[x - 1] && top[x] >= top[x + 1])
-        {
-          cand[n] = x;
-          rank[n++] = 1.0 + 2.0 * (1.0 - (double) top[x] / h);
-        }
-      if (bottom[x] < bottom[x - 1] && bottom[x] <= bottom[x + 1])
-        {
-          cand[n] = x;
-          rank[n++] = 1.0 + 2.0 * (double) bottom[x] / h;
-        }
+      Cut cut = cut_path (c, ink, x, H);
+      g_array_append_val (tried, cut);
     }
-  /* And a regular grid, after them: a boundary where two digits' strokes
-   * fuse has no minimum of its own. */
-  double spacing = MAX (1.0, GRID_SPACING * H);
-  for (double x = edge; x < w - edge; x += spacing)
-    {
-      cand[n] = (int) x;
-      rank[n++] = 10.0 + fabs (x - w / 2.0) / w;
-    }
+  g_free (ink);
 
-  /* The best-ranked, at least 0.1 H apart. */
-  int kept = 0, max_cuts = CLAMP ((int) lround (CUTS_PER_H * w / H), 3, MAX_CUTS);
-  int *chosen = g_new (int, max_cuts);
-  while (kept < max_cuts)
+  /* How much ink lies left of each: alike parts of the ink, alike cuts. */
+  gint64 *left_area = g_new0 (gint64, MAX (tried->len, 1));
+  for (guint i = 0; i < tried->len; i++)
     {
-      int best = -1;
-      for (int i = 0; i < n; i++)
-        if (rank[i] < G_MAXDOUBLE && (best < 0 || rank[i] < rank[best]))
-          best = i;
-      if (best < 0)
-        break;
-      gboolean near = FALSE;
-      for (int k = 0; k < kept; k++)
-        near |= fabs (chosen[k] - cand[best]) < 0.08 * H;
-      if (!near)
-        chosen[kept++] = (int) cand[best];
-      rank[best] = G_MAXDOUBLE;
+      const Cut *cut = &g_array_index (tried, Cut, i);
+      for (int r = 0; r < c->n_runs; r++)
+        {
+          const DgRun *run = &page->comp_runs[c->first + r];
+          left_area[i] += CLAMP (cut->x[run->y - c->y0], run->x0, run->x1) - run->x0;
+        }
     }
 
   int first = cuts->len;
-  for (int k = 0; k < kept; k++)
+  gint64 *kept_area = g_new (gint64, max_cuts);
+  for (int kept = 0; kept < max_cuts;)
     {
-      Cut cut = cut_path (c, ink, chosen[k], H);
-      gboolean same = FALSE;
-      for (guint j = first; j < cuts->len; j++)
+      int best = -1;
+      for (guint i = 0; i < tried->len; i++)
         {
-          Cut *other = &g_array_index (cuts, Cut, j);
-          if (fabs (other->mean - cut.mean) < 0.06 * H)
-            {
-              same = TRUE;
-              if (cut.cost < other->cost)
-                {
-                  g_free (other->x);
-                  *other = cut;
-                  cut.x = NULL;
-                }
-              break;
-            }
+          const Cut *cut = &g_array_index (tried, Cut, i);
+          if (cut->x != NULL && (best < 0 || cut->cost < g_array_index (tried, Cut, best).cost))
+            best = i;
         }
-      if (same)
+      if (best < 0)
+        break;
+      Cut cut = g_array_index (tried, Cut, best);
+      g_array_index (tried, Cut, best).x = NULL;
+      gboolean near = FALSE;
+      for (int j = 0; j < kept && !near; j++)
+        near = fabs (g_array_index (cuts, Cut, first + j).mean - cut.mean) < 0.08 * H
+               || kept_area[j] == left_area[best];
+      if (near)
         g_free (cut.x);
       else
-        g_array_append_val (cuts, cut);
+        {
+          g_array_append_val (cuts, cut);
+          kept_area[kept++] = left_area[best];
+        }
     }
+  g_free (kept_area);
+  for (guint i = 0; i < tried->len; i++)
+    g_free (g_array_index (tried, Cut, i).x);
+  g_array_free (tried, TRUE);
+  g_free (left_area);
   if ((int) cuts->len > first) /* an empty GArray's data is NULL, which qsort may not take */
     qsort ((Cut *) cuts->data + first, cuts->len - first, sizeof (Cut), compare_cuts);
-
-  g_free (chosen);
-  g_free (cand);
-  g_free (rank);
-  g_free (ink);
-  g_free (profile);
-  g_free (top);
-  g_free (bottom);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1195,6 +1230,7 @@ find_cuts (const Page *page, const Component *c, double H, GArray *cuts)
 typedef struct
 {
   Line *line;
+  const Component *comps; /* the page's components */
   double H;            /* this line's digit height, pixels */
   double wide;         /* a digit wider than this (H) is probably two */
   double s;            /* the page's stroke width, pixels */
@@ -1226,7 +1262,8 @@ piece_score (const Piece *piece, const LineWork *work)
   if (!piece->ok)
     return -G_MAXDOUBLE;
   double rh = piece->box.height / H, rw = piece->box.width / H;
-  return log (MAX (piece->probs[piece->digit], 1e-9f)) - SHORT_PENALTY * MAX (0.0, 0.55 - rh)
+  return log (MAX (piece->probs[piece->digit], 1e-9f))
+         - SHORT_PENALTY * MAX (0.0, 0.55 - rh)
          - TALL_PENALTY * MAX (0.0, rh - 1.3)
          - WIDE_PENALTY * MAX (0.0, rw - work->wide)
          - VERY_WIDE_PENALTY * MAX (0.0, rw - work->wide - 0.2);
@@ -1252,24 +1289,43 @@ edge_penalty (const Piece *piece, double H, double top, double bottom)
          + EDGE_STICK_PENALTY * MAX (0.0, MIN (above, below) - EDGE_STICK);
 }
 
-/* Best reading of atom @a alone: the whole atom, or slices between its
- * cuts.  Fills @path (n_cuts + 2) with the cut indices used, ending at
- * n_cuts + 1, and returns its length, with the score in @score. */
 /* Score of atom @a's slice from cut @s to cut @b (0 = left edge, n_cuts + 1
  * = right edge), the whole atom when that is all of it; a cut at its left
- * earns CUT_BONUS less CUT_INK per stroke width of ink it crosses. */
+ * earns CUT_BONUS less CUT_INK per stroke width of ink it crosses.  While
+ * @choosing how to read the atom, shape counts too: the whole atom wider
+ * than WHOLE_WIDE is more likely two digits than one (a single digit
+ * seldom is, touching ones often are), and a slice that leaves much of the
+ * atom's height to its neighbours is more likely a piece of a digit than
+ * one (each of two touching digits spans the line).  Only the choice sees
+ * them: the reading's score, weighed against merging and leaving out,
+ * stays the network's. */
 static double
-slice_score (const LineWork *work, const Piece *pieces, int a, int s, int b)
+slice_score (const LineWork *work, const Piece *pieces, int a, int s, int b, gboolean choosing)
 {
   int k = work->n_cuts[a];
   if (s == 0 && b == k + 1)
-    return piece_score (&pieces[work->single[a]], work);
+    {
+      const Piece *whole = &pieces[work->single[a]];
+      double v = piece_score (whole, work);
+      if (choosing && k > 0 && v > -G_MAXDOUBLE)
+        v -= WHOLE_WIDE_PENALTY * MAX (0.0, whole->box.width / work->H - WHOLE_WIDE);
+      return v;
+    }
   if (work->first_slice[a] < 0)
     return -G_MAXDOUBLE;
-  double v = piece_score (&pieces[work->first_slice[a] + slice_index (k, s, b)], work);
-  if (s > 0 && v > -G_MAXDOUBLE)
-    v += CUT_BONUS
-         - CUT_INK * g_array_index (work->cuts, Cut, work->first_cut[a] + s - 1).cost / work->s;
+  const Piece *slice = &pieces[work->first_slice[a] + slice_index (k, s, b)];
+  double v = piece_score (slice, work);
+  if (v == -G_MAXDOUBLE)
+    return v;
+  if (choosing)
+    {
+      const Component *c = &work->comps[g_array_index (work->line->members, int, a)];
+      double above = (slice->box.y - c->y0) / work->H;
+      double below = (c->y1 - (slice->box.y + slice->box.height - 1)) / work->H;
+      v -= SLICE_SHORT_PENALTY * (MAX (0.0, above - SLICE_SHORT) + MAX (0.0, below - SLICE_SHORT));
+    }
+  if (s > 0)
+    v += CUT_BONUS - CUT_INK * g_array_index (work->cuts, Cut, work->first_cut[a] + s - 1).cost / work->s;
   return v;
 }
 
@@ -1290,7 +1346,7 @@ best_split (const LineWork *work, const Piece *pieces, int a, int *path, double 
       from[b] = -1;
       for (int s = 0; s < b; s++)
         {
-          double v = slice_score (work, pieces, a, s, b);
+          double v = slice_score (work, pieces, a, s, b, TRUE);
           if (best[s] > -G_MAXDOUBLE && v > -G_MAXDOUBLE && best[s] + v > best[b])
             {
               best[b] = best[s] + v;
@@ -1308,6 +1364,12 @@ best_split (const LineWork *work, const Piece *pieces, int a, int *path, double 
       int t = path[i];
       path[i] = path[n - 1 - i];
       path[n - 1 - i] = t;
+    }
+  if (n > 0)
+    {
+      *score = 0.0;
+      for (int p = 0, prev = 0; p < n; prev = path[p], p++)
+        *score += slice_score (work, pieces, a, prev, path[p], FALSE);
     }
   g_free (best);
   g_free (from);
@@ -1406,6 +1468,7 @@ dg_read_contrast (const DgContrast *contrast, DgClassifyFunc classify, gpointer 
       Line *line = &g_array_index (lines, Line, l);
       int n = line->members->len;
       work->line = line;
+      work->comps = comps;
       work->n_atoms = n;
       work->s = page.s;
       work->cuts = cuts;
@@ -1620,6 +1683,8 @@ dg_read_contrast (const DgContrast *contrast, DgClassifyFunc classify, gpointer 
                     continue;
                 }
               double v = piece_score (&g_array_index (pieces, Piece, idx), work);
+              if (v > -G_MAXDOUBLE)
+                v -= MERGE_COST * k;
               if (v > -G_MAXDOUBLE && best[e - 1 - k] + v > best[e])
                 {
                   best[e] = best[e - 1 - k] + v;

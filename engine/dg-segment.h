@@ -8,7 +8,8 @@
  *        --connected components--> pieces of ink; specks dropped
  *        --lines of text--> components grouped by height band, top to bottom
  *        --per line: candidates--> each component, neighbours merged (a 5's bar,
- *          a broken 0), wide or unsure components cut (profile and contour)
+ *          a broken 0), wide or unsure components cut (the cheapest cuts
+ *          through the ink, winding along the gap between touching digits)
  *        --dg_preprocess_runs, the classifier, one batch--> scores
  *        --dynamic programme--> the best reading of each line: which pieces are
  *          digits, which are merged, where touching digits are cut, which
@@ -101,6 +102,18 @@ double dg_mask_stroke_width (const guint8 *mask, int width, int height);
  * lying along it stays.  Appends each rule's box to @rules (DgBox) when not
  * NULL; returns how many were found. */
 int dg_remove_rules (guint8 *mask, int width, int height, double stroke_width, GArray *rules);
+
+/* The cut that parts touching digits, from near column @column of @mask
+ * (height, width; nonzero = ink) down to its last row, with digits
+ * @digit_height pixels tall: one column per row (ink left of it goes
+ * left), within 0.2 digit heights of @column and 0.12 inside the mask's
+ * ends, tearing as little ink as it can.  Where it moves sideways between
+ * rows it tears the links down the columns it crosses, so through paper
+ * it may wind freely: along the gap between two digits, each of whose rows
+ * lies left of the other's but where they touch.  Fills @cut_x (height)
+ * and returns the ink links torn. */
+double dg_mask_cut (const guint8 *mask, int width, int height, int column, double digit_height,
+                    int *cut_x);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DgReading, dg_reading_free)
 

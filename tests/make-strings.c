@@ -1,7 +1,14 @@
 /* make-strings: MNIST test digits composed into numbers as they appear on
  * cheques and forms, for test-strings.sh.
  *
- *   make-strings MNIST_DIR OUT_DIR COUNT [FIRST]
+ *   make-strings [--from-train] MNIST_DIR OUT_DIR COUNT [FIRST]
+ *
+ * With --from-train the digits come instead from the validation split of
+ * the training set (the 5000 images dg_train holds out with its default
+ * seed and val_size: the shipped model never learnt from them), and the
+ * presentations from another seed: strings to tune segmentation on, so
+ * that the test set stays for the final report.  5000 digits make about
+ * 800 strings; past them the digits come round again in new strings.
  *
  * Writes COUNT images per kind, OUT_DIR/KIND-NNNNN.png or .jpg, and
  * OUT_DIR/labels.csv ("file,kind,label,presentation").  Each image holds a
@@ -313,6 +320,41 @@ compose (Kind kind, const DgIdx *images, const DgIdx *labels, int *next_digit, D
   return c;
 }
 
+/* The training set's validation split as dg_train makes it (dg-train.c):
+ * the last @n_val of 0 .. n - 1 shuffled by Fisher-Yates with
+ * dg_rng_at (seed, 0xda7a, 0).  Replaces *images and *labels by those items. */
+static void
+keep_validation_split (DgIdx *images, DgIdx *labels, uint64_t seed, int n_val)
+{
+  int n = images->n;
+  g_autofree int *order = g_new (int, n);
+  DgRng rng = dg_rng_at (seed, 0xda7a, 0);
+  for (int i = 0; i < n; i++)
+    order[i] = i;
+  for (int i = n - 1; i > 0; i--)
+    {
+      int j = (int) (dg_rng_next (&rng) % (uint64_t) (i + 1));
+      int t = order[i];
+      order[i] = order[j];
+      order[j] = t;
+    }
+  n_val = MIN (n_val, n - 1);
+  gsize pixels = (gsize) images->rows * images->cols;
+  guint8 *kept_images = g_new (guint8, (gsize) n_val * pixels);
+  guint8 *kept_labels = g_new (guint8, n_val);
+  for (int k = 0; k < n_val; k++)
+    {
+      int item = order[n - n_val + k];
+      memcpy (kept_images + k * pixels, images->data + item * pixels, pixels);
+      kept_labels[k] = labels->data[item];
+    }
+  g_free (images->data);
+  g_free (labels->data);
+  images->data = kept_images;
+  labels->data = kept_labels;
+  images->n = labels->n = n_val;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -320,24 +362,35 @@ main (int argc, char **argv)
   g_autoptr (DgIdx) images = NULL, labels = NULL;
   g_autoptr (GString) csv = g_string_new ("file,kind,label,presentation\n");
 
+  gboolean from_train = argc > 1 && strcmp (argv[1], "--from-train") == 0;
+  if (from_train)
+    {
+      argv++;
+      argc--;
+    }
   if (argc != 4 && argc != 5)
     {
-      g_printerr ("usage: make-strings MNIST_DIR OUT_DIR COUNT [FIRST]\n");
+      g_printerr ("usage: make-strings [--from-train] MNIST_DIR OUT_DIR COUNT [FIRST]\n");
       return 2;
     }
   int count = MAX (1, atoi (argv[3]));
   int next_digit = argc == 5 ? atoi (argv[4]) : 0;
-  if (!dg_mnist_load (argv[1], "t10k", &images, &labels, &error))
+  if (!dg_mnist_load (argv[1], from_train ? "train" : "t10k", &images, &labels, &error))
     {
       g_printerr ("make-strings: %s\n", error->message);
       return 1;
     }
+  /* dg_train_config_defaults: seed 1, 5000 held out (the shipped model's
+   * metadata records the same). */
+  if (from_train)
+    keep_validation_split (images, labels, 1, 5000);
+  uint64_t presentation_seed = from_train ? 4049 : 2027;
   g_mkdir_with_parents (argv[2], 0755);
 
   for (int kind = 0; kind < N_KINDS; kind++)
     for (int i = 0; i < count; i++)
       {
-        DgRng rng = dg_rng_at (2027, (uint64_t) i, (uint64_t) kind);
+        DgRng rng = dg_rng_at (presentation_seed, (uint64_t) i, (uint64_t) kind);
         g_autoptr (GString) label = g_string_new (NULL);
         double H;
         gboolean ruled;

@@ -115,6 +115,54 @@ test_stroke_width (void)
   g_assert_cmpfloat (dg_mask_stroke_width (mask, W, H), ==, 0.0);
 }
 
+/* Fills rows [y0, y1) x columns [x0, x1) of @mask (W wide) with @value. */
+static void
+fill (guint8 *mask, int W, int x0, int x1, int y0, int y1, guint8 value)
+{
+  for (int y = y0; y < y1; y++)
+    memset (mask + (gsize) y * W + x0, value, x1 - x0);
+}
+
+/* Two touching digits whose boxes overlap: an L (1) whose foot runs under
+ * a 7 (2) whose bar hangs over the L's stem, the 7's stem touching the
+ * foot through one pixel.  In every row one lies left of the other, so the
+ * cut parts them tearing only that pixel's link, though no straight or
+ * gently slanting line could: it runs up by the L's stem and down round
+ * the end of its foot. */
+static void
+test_cut_winds (void)
+{
+  enum { W = 80, H = 60 };
+  guint8 mask[W * H] = { 0 };
+  fill (mask, W, 6, 12, 0, 60, 1);   /* the L's stem */
+  fill (mask, W, 6, 37, 50, 56, 1);  /* its foot */
+  fill (mask, W, 16, 45, 4, 10, 2);  /* the 7's bar */
+  fill (mask, W, 34, 40, 4, 47, 2);  /* its stem */
+  fill (mask, W, 35, 36, 47, 50, 2); /* touching the foot */
+  int cut[H];
+  double torn = dg_mask_cut (mask, W, H, 25, 60.0, cut);
+  g_assert_cmpfloat_with_epsilon (torn, 1.0, 1e-6);
+  int lo = W, hi = 0;
+  for (int y = 0; y < H; y++)
+    {
+      for (int x = 0; x < W; x++)
+        if (mask[y * W + x] == 1)
+          g_assert_cmpint (x, <, cut[y]);
+        else if (mask[y * W + x] == 2)
+          g_assert_cmpint (x, >=, cut[y]);
+      lo = MIN (lo, cut[y]);
+      hi = MAX (hi, cut[y]);
+    }
+  g_assert_cmpint (hi - lo, >=, 20);
+
+  /* A ring (a 0) cut anywhere is torn twice, top and bottom. */
+  memset (mask, 0, sizeof mask);
+  fill (mask, W, 20, 60, 5, 55, 1);
+  fill (mask, W, 26, 54, 11, 49, 0);
+  torn = dg_mask_cut (mask, W, H, 40, 60.0, cut);
+  g_assert_cmpfloat (torn, >=, 12.0);
+}
+
 /* A box's border and a rule through it go; a ring (a 0) inside, touching
  * the rule, stays whole but for the rule's own pixels. */
 static void
@@ -341,6 +389,62 @@ test_two_lines (void)
   g_free (page.grey);
 }
 
+/* Several threads read pages at once (recognize --jobs, the app's reader):
+ * each must get its own page's reading, in its own order. */
+typedef struct
+{
+  const Page *page;
+  const char *expected;
+  int wrong;
+} ThreadRead;
+
+static gpointer
+read_repeatedly (gpointer data)
+{
+  ThreadRead *job = data;
+  for (int i = 0; i < 100; i++)
+    {
+      g_autoptr (DgReading) reading = dg_read_digits (shipped_model (), job->page->grey,
+                                                      job->page->width, job->page->height,
+                                                      job->page->width, NULL);
+      if (reading == NULL || g_strcmp0 (reading->text, job->expected) != 0)
+        job->wrong++;
+    }
+  return NULL;
+}
+
+static void
+test_threads (void)
+{
+  /* Two pages of nine digits, one sloping up to the right and one down:
+   * found top to bottom, their pieces come in opposite orders, so sorting
+   * one page's pieces by the other's places would scramble the string. */
+  const char *texts[2] = { "314159265", "271828459" };
+  Page pages[2] = { page_new (1100, 260), page_new (1100, 260) };
+  for (int k = 0; k < 2; k++)
+    for (int i = 0; i < 9; i++)
+      dg_draw_digit (pages[k].grey, 1100, 260, 1100, texts[k][i] - '0', 40 + 115 * i,
+                     k == 0 ? 90 - 7 * i : 34 + 7 * i, 80, 0.1, 8, 30);
+
+  ThreadRead jobs[2];
+  for (int k = 0; k < 2; k++)
+    {
+      g_autoptr (DgReading) alone = read_page (&pages[k]);
+      jobs[k] = (ThreadRead) { &pages[k], texts[k], 0 };
+      g_assert_cmpstr (alone->text, ==, texts[k]);
+    }
+
+  GThread *threads[2];
+  for (int k = 0; k < 2; k++)
+    threads[k] = g_thread_new ("reader", read_repeatedly, &jobs[k]);
+  for (int k = 0; k < 2; k++)
+    {
+      g_thread_join (threads[k]);
+      g_assert_cmpint (jobs[k].wrong, ==, 0);
+      g_free (pages[k].grey);
+    }
+}
+
 static void
 test_nothing (void)
 {
@@ -371,6 +475,7 @@ main (int argc, char **argv)
   dg_set_threads (1);
 
   g_test_add_func ("/segment/stroke-width", test_stroke_width);
+  g_test_add_func ("/segment/cut/winds", test_cut_winds);
   g_test_add_func ("/segment/rules/removed", test_rules_removed);
   g_test_add_func ("/segment/rules/not-digits", test_rules_not_digits);
   g_test_add_func ("/segment/read/separated", test_read_separated);
@@ -381,5 +486,6 @@ main (int argc, char **argv)
   g_test_add_func ("/segment/read/marks-ignored", test_marks_ignored);
   g_test_add_func ("/segment/read/two-lines", test_two_lines);
   g_test_add_func ("/segment/read/nothing", test_nothing);
+  g_test_add_func ("/segment/read/threads", test_threads);
   return g_test_run ();
 }

@@ -6,20 +6,34 @@
 # `digits-cli recognize`.  Prints the share of strings read exactly right
 # per kind and per presentation, against issue 5's targets (separated >= 97%,
 # touching >= 90%, marks: just the digits >= 97%).  The targets are not met
-# yet (touching pairs read about 47%), so the test fails below the floors
-# this code reached when it landed (measured 95.7 / 47.3 / 92.7%, less a
-# margin for noise): a regression check while issue 5 is open.  Raise the
-# floors as segmentation improves; they become the targets when it is done.
+# yet: with cuts that wind along the gap between touching digits and the
+# shape of a whole atom and its slices weighed in the choice, this code
+# reads 94.7 / 90.7 / 55.0 / 92.0% (separated / close / touching / marks,
+# 300 test strings each; 94.0 / 90.3 / 52.0 / 94.0% on strings from the
+# training set's validation split).  The test fails below floors a margin
+# for noise under those: a regression check while issue 5 is open.  Raise
+# the floors as segmentation improves; they become the targets when it is
+# done.
 #   test-strings.sh MAKE_STRINGS DIGITS_CLI [COUNT_PER_KIND]
+# With FROM_TRAIN=1 the strings are made from the training set's validation
+# split instead (make-strings --from-train): what to tune on, keeping the
+# test set for the report.  VERBOSE=1 lists the strings read wrong; KEEP=DIR
+# keeps the images and results there to look at.
 set -euo pipefail
 make=$(realpath "$1")
 cli=$(realpath "$2")
 count=${3:-300}
 : "${DIGITS_MNIST_DIR:?DIGITS_MNIST_DIR must point at MNIST (tools/test sets it)}"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+if [[ -n "${KEEP:-}" ]]; then
+  tmp=$KEEP
+  rm -rf "$tmp/set" "$tmp/results.csv"
+  mkdir -p "$tmp"
+else
+  tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' EXIT
+fi
 
-"$make" "$DIGITS_MNIST_DIR" "$tmp/set" "$count"
+"$make" ${FROM_TRAIN:+--from-train} "$DIGITS_MNIST_DIR" "$tmp/set" "$count"
 start=$(date +%s.%N)
 (cd "$tmp/set" && "$cli" recognize --format csv --output "$tmp/results.csv" ./*.png ./*.jpg)
 end=$(date +%s.%N)
@@ -30,7 +44,7 @@ labels = list(csv.DictReader(open(sys.argv[1])))
 results = {os.path.basename(row["path"]): row["digits"] for row in csv.DictReader(open(sys.argv[2]))}
 seconds = float(sys.argv[4]) - float(sys.argv[3])
 targets = {"separated": 97.0, "touching": 90.0, "marks": 97.0}   # issue 5
-floors = {"separated": 93.0, "touching": 40.0, "marks": 89.0}     # reached so far
+floors = {"separated": 92.0, "close": 88.0, "touching": 50.0, "marks": 89.0}  # reached so far
 
 def tally(rows):
     right = sum(results.get(r["file"]) == r["label"] for r in rows)
