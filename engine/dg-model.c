@@ -27,7 +27,7 @@ G_DEFINE_QUARK (dg-model-error-quark, dg_model_error)
 static const char *
 layer_kind_name (DgLayerKind kind)
 {
-  static const char *names[] = { "conv", "bn", "relu", "pool", "dense", "dropout" };
+  static const char names[][8] = { "conv", "bn", "relu", "pool", "dense", "dropout" };
   return names[kind];
 }
 

@@ -209,7 +209,7 @@ node_is_string (JsonNode *node)
 static gboolean
 parse_entry (const char *name, JsonNode *node, gsize data_len, Entry *entry, GError **error)
 {
-  static const char *const fields[] = { "dtype", "shape", "data_offsets" };
+  static const char fields[][16] = { "dtype", "shape", "data_offsets" };
   guint64 n_elements;
 
   entry->name = name;
