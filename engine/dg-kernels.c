@@ -40,8 +40,8 @@ dg_get_threads (void)
 /* Scratch memory that lives with the thread, so the hot path allocates
  * nothing after its first call, and is freed when the thread ends (worker
  * threads of a pool come and go).  Slots: 0 unfolded columns or Winograd
- * blocks, 1 transformed kernels or flattened features, 2 the inference
- * plan's activations or a dense layer's input gradient, 3 Winograd rows. */
+ * blocks, 1 transformed kernels, 2 the inference plan's activations, 3
+ * Winograd rows and padded planes. */
 typedef struct
 {
   float *buffers[4];
@@ -766,46 +766,74 @@ dg_sgemm_rows (gboolean trans_a, gboolean trans_b, int M, int N, int K, const fl
 }
 
 /* (C, B, S) channel-major -> (C*S, B) features-by-image, and back. */
-void
-dg_flatten_features (const float *in, int C, int B, int S, float *x)
-{
-  for (int c = 0; c < C; c++)
-    for (int b = 0; b < B; b++)
-      for (int s = 0; s < S; s++)
-        x[((long) c * S + s) * B + b] = in[((long) c * B + b) * S + s];
-}
-
-void
-dg_unflatten_features (const float *x, int C, int B, int S, float *out)
-{
-  for (int c = 0; c < C; c++)
-    for (int b = 0; b < B; b++)
-      for (int s = 0; s < S; s++)
-        out[((long) c * B + b) * S + s] = x[((long) c * S + s) * B + b];
-}
-
 /* out (O, B) = w (O, I) x in + bias, in given (C, B, S) with I = C*S. */
+/* The input of a dense layer is (C, B, S): C planes of S values per image.
+ * With one image, or one value per plane, that is already the (C S, B) of
+ * x in w x; otherwise w x is summed over the planes, w's columns c S ..
+ * (c + 1) S against plane c's (B, S) transposed, so the batch is never
+ * rearranged. */
+static gboolean
+dense_input_is_flat (int B, int S)
+{
+  return B == 1 || S == 1;
+}
+
 void
 dg_dense_forward (const float *in, int C, int B, int S, const float *w, const float *bias, int O,
                   gboolean relu, float *out)
 {
   int n_in = C * S;
-  const float *x = in;
 
-  /* (C, B, S) -> (C S, B): already so for one image or one value each. */
-  if (S > 1 && B > 1)
+  if (dense_input_is_flat (B, S))
+    dg_sgemm_rows (FALSE, FALSE, O, B, n_in, w, n_in, in, B, 0.0f, out, B);
+  else
     {
-      float *flat = dg_scratch (1, (size_t) n_in * B);
-      dg_flatten_features (in, C, B, S, flat);
-      x = flat;
+      /* Each thread its own columns (images) of out, summing the planes. */
+      int n_threads = dg_get_threads ();
+      int cols = MAX (1, (B + n_threads - 1) / n_threads);
+#pragma omp parallel for schedule(static) num_threads(n_threads) if ((long) O * B * n_in > 262144)
+      for (int b0 = 0; b0 < B; b0 += cols)
+        for (int c = 0; c < C; c++)
+          cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, O, MIN (cols, B - b0), S, 1.0f,
+                       w + (long) c * S, n_in, in + ((long) c * B + b0) * S, S,
+                       c == 0 ? 0.0f : 1.0f, out + b0, B);
     }
-  dg_sgemm_rows (FALSE, FALSE, O, B, n_in, w, n_in, x, B, 0.0f, out, B);
   for (int o = 0; o < O; o++)
     for (int b = 0; b < B; b++)
       {
         float v = out[(long) o * B + b] + bias[o];
         out[(long) o * B + b] = relu && v < 0.0f ? 0.0f : v;
       }
+}
+
+void
+dg_dense_backward (const float *in, int C, int B, int S, const float *w, int O,
+                   const float *d_out, float *dw, float *db, float *d_in)
+{
+  int n_in = C * S;
+
+  for (int o = 0; o < O; o++)
+    for (int b = 0; b < B; b++)
+      db[o] += d_out[(long) o * B + b];
+  if (dense_input_is_flat (B, S))
+    {
+      /* dw (O, n_in) += d_out (O, B) x x^T;  dx (n_in, B) = w^T x d_out */
+      dg_sgemm_rows (FALSE, TRUE, O, n_in, B, d_out, B, in, B, 1.0f, dw, n_in);
+      if (d_in != NULL)
+        dg_sgemm_rows (TRUE, FALSE, n_in, B, O, w, n_in, d_out, B, 0.0f, d_in, B);
+      return;
+    }
+  /* Per plane c: dw_c (O, S) += d_out (O, B) x in_c (B, S), and
+   * d_in_c (B, S) = d_out^T (B, O) x w_c (O, S); the planes are disjoint. */
+#pragma omp parallel for schedule(static) num_threads(dg_get_threads ())
+  for (int c = 0; c < C; c++)
+    {
+      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, O, S, B, 1.0f, d_out, B,
+                   in + (long) c * B * S, S, 1.0f, dw + (long) c * S, n_in);
+      if (d_in != NULL)
+        cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, B, S, O, 1.0f, d_out, B,
+                     w + (long) c * S, n_in, 0.0f, d_in + (long) c * B * S, S);
+    }
 }
 
 /* 2x2 max pool of (C*B) planes; @arg, if not NULL, records which of the four

@@ -15,8 +15,8 @@ G_BEGIN_DECLS
 
 /* Scratch memory owned by the calling thread, grown on demand, never freed
  * during the run.  Slots: 0 unfolded columns or Winograd blocks; 1
- * transformed kernels or flattened features; 2 the inference plan's
- * activations or a dense layer's input gradient; 3 Winograd rows. */
+ * transformed kernels; 2 the inference plan's activations; 3 Winograd rows
+ * and padded planes. */
 float *dg_scratch (int slot, size_t n_floats);
 
 /* Convolution, stride 1, zero padding @pad: out (O, B, OH*OW) =
@@ -39,12 +39,14 @@ void dg_winograd_kernels (const float *w, int O, int C, float *U);
 /* C = op (A) x op (B) (+ beta C), row-major, rows of C split over threads. */
 void dg_sgemm_rows (gboolean trans_a, gboolean trans_b, int M, int N, int K, const float *A,
                     int lda, const float *B, int ldb, float beta, float *C, int ldc);
-/* (C, B, S) <-> (C*S, B): the order a dense layer reads its input in. */
-void dg_flatten_features (const float *in, int C, int B, int S, float *x);
-void dg_unflatten_features (const float *x, int C, int B, int S, float *out);
-/* out (O, B) = w (O, C*S) x flatten (in (C, B, S)) + bias, ReLU if @relu. */
+/* out (O, B) = w (O, C*S) x in + bias, ReLU if @relu, the input (C, B, S)
+ * read as (C*S, B): plane c's value s of image b is x[c S + s][b]. */
 void dg_dense_forward (const float *in, int C, int B, int S, const float *w, const float *bias,
                        int O, gboolean relu, float *out);
+/* The gradients of dg_dense_forward (without ReLU) from d_out (O, B):
+ * dw (O, C*S) and db (O) accumulate; d_in (C, B, S) is set unless NULL. */
+void dg_dense_backward (const float *in, int C, int B, int S, const float *w, int O,
+                        const float *d_out, float *dw, float *db, float *d_in);
 /* 2x2 max pool of @planes planes of H x W; @arg (if not NULL) records the
  * winner of each window (0..3) for the backward pass. */
 void dg_pool_forward (const float *in, long planes, int H, int W, float *out, guint8 *arg);
