@@ -414,54 +414,29 @@ lanes_sum (v4d a, v4d b)
   return (s[0] + s[1]) + (s[2] + s[3]);
 }
 
-/* Sum of x[j], and of (x[j] - mean)^2 when @sum_sq is not NULL. */
+/* Sum of a[j], and of a[j] (x[j] - mean) into *sum_a_x: with a = x, the
+ * statistics of a channel; with a = dy, those of its gradient. */
 static double
-channel_sum (const float *x, long n, float mean, double *sum_sq)
-{
-  v4d acc0 = { 0 }, acc1 = { 0 }, sq0 = { 0 }, sq1 = { 0 };
-  v4d m = { mean, mean, mean, mean };
-  long j = 0;
-  for (; j + 8 <= n; j += 8)
-    {
-      v4d a = load4 (x + j), b = load4 (x + j + 4);
-      acc0 += a;
-      acc1 += b;
-      sq0 += (a - m) * (a - m);
-      sq1 += (b - m) * (b - m);
-    }
-  double sum = lanes_sum (acc0, acc1), sq = lanes_sum (sq0, sq1);
-  for (; j < n; j++)
-    {
-      sum += x[j];
-      sq += ((double) x[j] - mean) * ((double) x[j] - mean);
-    }
-  if (sum_sq != NULL)
-    *sum_sq = sq;
-  return sum;
-}
-
-/* Sum of dy[j], and of dy[j] (x[j] - mean) into *sum_dy_x. */
-static double
-channel_grad_sums (const float *dy, const float *x, long n, float mean, double *sum_dy_x)
+channel_sums (const float *a, const float *x, long n, float mean, double *sum_a_x)
 {
   v4d acc0 = { 0 }, acc1 = { 0 }, px0 = { 0 }, px1 = { 0 };
   v4d m = { mean, mean, mean, mean };
   long j = 0;
   for (; j + 8 <= n; j += 8)
     {
-      v4d a = load4 (dy + j), b = load4 (dy + j + 4);
-      acc0 += a;
-      acc1 += b;
-      px0 += a * (load4 (x + j) - m);
-      px1 += b * (load4 (x + j + 4) - m);
+      v4d u = load4 (a + j), v = load4 (a + j + 4);
+      acc0 += u;
+      acc1 += v;
+      px0 += u * (load4 (x + j) - m);
+      px1 += v * (load4 (x + j + 4) - m);
     }
   double sum = lanes_sum (acc0, acc1), sum_x = lanes_sum (px0, px1);
   for (; j < n; j++)
     {
-      sum += dy[j];
-      sum_x += (double) dy[j] * ((double) x[j] - mean);
+      sum += a[j];
+      sum_x += (double) a[j] * ((double) x[j] - mean);
     }
-  *sum_dy_x = sum_x;
+  *sum_a_x = sum_x;
   return sum;
 }
 
@@ -485,9 +460,11 @@ bn_forward (DgModel *model, const DgLayer *layer, DgWorkspace *ws, int i, int B,
 
       if (training)
         {
-          double sum_sq;
-          mean = (float) (channel_sum (x, count, 0.0f, NULL) / count);
-          channel_sum (x, count, mean, &sum_sq);
+          double unused, sum_x_dev;
+          mean = (float) (channel_sums (x, x, count, 0.0f, &unused) / count);
+          /* sum (x - mean)^2 = sum x (x - mean) - mean sum (x - mean) */
+          double sum = channel_sums (x, x, count, mean, &sum_x_dev);
+          double sum_sq = MAX (sum_x_dev - mean * (sum - (double) count * mean), 0.0);
           double var = sum_sq / count;
           invstd = (float) (1.0 / sqrt (var + BN_EPS));
           /* PyTorch keeps the unbiased variance as the running estimate. */
@@ -600,7 +577,7 @@ bn_backward (DgModel *model, const DgLayer *layer, DgWorkspace *ws, int i, int B
       float *dx = ws->grad[i] + c * count;
       float mean = ws->bn_mean[i][c], invstd = ws->bn_invstd[i][c];
       double sum_dy_x;
-      double sum_dy = channel_grad_sums (dy, x, count, mean, &sum_dy_x);
+      double sum_dy = channel_sums (dy, x, count, mean, &sum_dy_x);
       double sum_dy_xhat = sum_dy_x * invstd;
       d_gamma[c] += (float) sum_dy_xhat;
       d_beta[c] += (float) sum_dy;
