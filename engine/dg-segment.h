@@ -72,7 +72,7 @@ typedef struct
  * apart; the limits of dg_preprocess_grey).  No ink, or ink of which no part
  * reads as a digit, is DG_PREPROCESS_ERROR_NOTHING_TO_READ.  The model is
  * prepared (dg_model_prepare) on first use; several threads may then read
- * with one model at once.  About 20 ms for a 2500 x 1100 scan with eight
+ * with one model at once.  About 12 ms for a 2500 x 1100 scan with eight
  * digits on one core (digits-cli bench). */
 DgReading *dg_read_digits (DgModel *model, const guint8 *grey, int width, int height, int stride,
                            GError **error);
