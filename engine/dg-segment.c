@@ -1233,6 +1233,7 @@ typedef struct
   const Component *comps; /* the page's components */
   double H;            /* this line's digit height, pixels */
   double wide;         /* a digit wider than this (H) is probably two */
+  gboolean alone;      /* at most one digit-sized atom on the line */
   double s;            /* the page's stroke width, pixels */
   GArray *cuts;        /* Cut: every atom's cuts */
   double digit_area;   /* median ink of its digits, pixels */
@@ -1298,7 +1299,10 @@ edge_penalty (const Piece *piece, double H, double top, double bottom)
  * atom's height to its neighbours is more likely a piece of a digit than
  * one (each of two touching digits spans the line).  Only the choice sees
  * them: the reading's score, weighed against merging and leaving out,
- * stays the network's. */
+ * stays the network's.  Alone on its line, an atom's width is measured
+ * against its own height and a wide 0 is common: there the whole pays only
+ * past WIDE_ALONE (without that, one single digit in thirty was cut in two,
+ * a 0 read as "67", its halves read as surely as the whole). */
 static double
 slice_score (const LineWork *work, const Piece *pieces, int a, int s, int b, gboolean choosing)
 {
@@ -1308,7 +1312,8 @@ slice_score (const LineWork *work, const Piece *pieces, int a, int s, int b, gbo
       const Piece *whole = &pieces[work->single[a]];
       double v = piece_score (whole, work);
       if (choosing && k > 0 && v > -G_MAXDOUBLE)
-        v -= WHOLE_WIDE_PENALTY * MAX (0.0, whole->box.width / work->H - WHOLE_WIDE);
+        v -= WHOLE_WIDE_PENALTY
+             * MAX (0.0, whole->box.width / work->H - (work->alone ? WIDE_ALONE : WHOLE_WIDE));
       return v;
     }
   if (work->first_slice[a] < 0)
@@ -1496,6 +1501,7 @@ dg_read_contrast (const DgContrast *contrast, DgClassifyFunc classify, gpointer 
       /* With one digit-sized piece on the line its height is all there is
        * to go by, and a wide 0 is as wide as two narrow digits touching. */
       work->wide = m >= 2 ? WIDE : WIDE_ALONE;
+      work->alone = m < 2;
       work->digit_area = m > 0 ? areas[m / 2] : 1.0;
       g_free (heights);
       g_free (areas);
