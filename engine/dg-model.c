@@ -460,11 +460,15 @@ bn_forward (DgModel *model, const DgLayer *layer, DgWorkspace *ws, int i, int B,
 
       if (training)
         {
-          double unused, sum_x_dev;
-          mean = (float) (channel_sums (x, x, count, 0.0f, &unused) / count);
-          /* sum (x - mean)^2 = sum x (x - mean) - mean sum (x - mean) */
-          double sum = channel_sums (x, x, count, mean, &sum_x_dev);
-          double sum_sq = MAX (sum_x_dev - mean * (sum - (double) count * mean), 0.0);
+          /* One pass, about a shift k that is one of the values (so the
+           * sums stay small, in double):  sum (x - k)^2 = sum x (x - k) -
+           * k sum (x - k), and sum (x - mean)^2 = sum (x - k)^2 - n (mean - k)^2. */
+          float k = x[0];
+          double sum_x_dev;
+          double sum = channel_sums (x, x, count, k, &sum_x_dev);
+          double d = sum / count - k;
+          double sum_sq = MAX (sum_x_dev - k * (sum - (double) count * k) - count * d * d, 0.0);
+          mean = (float) (sum / count);
           double var = sum_sq / count;
           invstd = (float) (1.0 / sqrt (var + BN_EPS));
           /* PyTorch keeps the unbiased variance as the running estimate. */
