@@ -478,26 +478,22 @@ render_mask (const PenStrokes *pen, double offset_x, double offset_y, guint8 *ma
     }
 }
 
-/* Box-filters each 8x8 block of @mask, moved right @shift_x and down
- * @shift_y samples (what leaves the mask is lost), into @out (28, 28):
- * columns first, a row of blocks at a time, in loops the compiler
- * vectorises. */
+/* @out (28, 28) = the strokes in @pen moved by (@offset_x, @offset_y)
+ * output pixels: their samples set in @mask (MASK_SIDE, MASK_SIDE, cleared
+ * here), then each 8x8 block box-filtered, columns first, a row of blocks
+ * at a time, in loops the compiler vectorises. */
 static void
-mask_coverage (const guint8 *mask, int shift_x, int shift_y, float out[DG_IMAGE_PIXELS])
+render_pen (const PenStrokes *pen, double offset_x, double offset_y, guint8 *mask,
+            float out[DG_IMAGE_PIXELS])
 {
-  int i0 = CLAMP (shift_x, 0, MASK_SIDE), i1 = CLAMP (MASK_SIDE + shift_x, 0, MASK_SIDE);
+  memset (mask, 0, MASK_SIDE * MASK_SIDE);
+  render_mask (pen, offset_x, offset_y, mask);
   for (int y = 0; y < SIDE; y++)
     {
       guint16 columns[MASK_SIDE] = { 0 };
       for (int j = y * SUPERSAMPLE; j < (y + 1) * SUPERSAMPLE; j++)
-        {
-          int source_j = j - shift_y;
-          if (source_j < 0 || source_j >= MASK_SIDE)
-            continue;
-          const guint8 *row = mask + source_j * MASK_SIDE - shift_x;
-          for (int i = i0; i < i1; i++)
-            columns[i] += row[i];
-        }
+        for (int i = 0; i < MASK_SIDE; i++)
+          columns[i] += mask[j * MASK_SIDE + i];
       for (int x = 0; x < SIDE; x++)
         {
           int covered = 0;
@@ -515,9 +511,8 @@ dg_render_strokes (const DgStroke *strokes, int n_strokes, double scale, double 
   g_return_if_fail (out != NULL && (strokes != NULL || n_strokes == 0));
 
   PenStrokes pen = pen_strokes_new (strokes, n_strokes, scale, pen_width);
-  g_autofree guint8 *mask = g_new0 (guint8, MASK_SIDE * MASK_SIDE);
-  render_mask (&pen, offset_x, offset_y, mask);
-  mask_coverage (mask, 0, 0, out);
+  g_autofree guint8 *mask = g_new (guint8, MASK_SIDE * MASK_SIDE);
+  render_pen (&pen, offset_x, offset_y, mask, out);
   pen_strokes_clear (&pen);
 }
 
@@ -655,19 +650,14 @@ dg_preprocess_strokes (const DgStroke *strokes, int n_strokes, double canvas_wid
   double offset_x = DG_DIGIT_CENTRE + 0.5 - scale * 0.5 * (x0 + x1);
   double offset_y = DG_DIGIT_CENTRE + 0.5 - scale * 0.5 * (y0 + y1);
   PenStrokes pen = pen_strokes_new (strokes, n_strokes, scale, DG_PEN_WIDTH);
-  g_autofree guint8 *mask = g_new0 (guint8, MASK_SIDE * MASK_SIDE);
-  render_mask (&pen, offset_x, offset_y, mask);
-  mask_coverage (mask, 0, 0, out);
+  g_autofree guint8 *mask = g_new (guint8, MASK_SIDE * MASK_SIDE);
+  render_pen (&pen, offset_x, offset_y, mask, out);
 
   double com_x, com_y;
   gboolean inked = dg_center_of_mass (out, SIDE, SIDE, &com_x, &com_y);
   if (inked)
-    {
-      memset (mask, 0, MASK_SIDE * MASK_SIDE);
-      render_mask (&pen, offset_x + DG_DIGIT_CENTRE - com_x, offset_y + DG_DIGIT_CENTRE - com_y,
-                   mask);
-      mask_coverage (mask, 0, 0, out);
-    }
+    render_pen (&pen, offset_x + DG_DIGIT_CENTRE - com_x, offset_y + DG_DIGIT_CENTRE - com_y, mask,
+                out);
   pen_strokes_clear (&pen);
   if (!inked)
     return nothing_to_read (error);
