@@ -765,8 +765,6 @@ dg_sgemm_rows (gboolean trans_a, gboolean trans_b, int M, int N, int K, const fl
     }
 }
 
-/* (C, B, S) channel-major -> (C*S, B) features-by-image, and back. */
-/* out (O, B) = w (O, I) x in + bias, in given (C, B, S) with I = C*S. */
 /* The input of a dense layer is (C, B, S): C planes of S values per image.
  * With one image, or one value per plane, that is already the (C S, B) of
  * x in w x; otherwise w x is summed over the planes, w's columns c S ..

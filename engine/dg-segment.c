@@ -1232,8 +1232,7 @@ typedef struct
   Line *line;
   const Component *comps; /* the page's components */
   double H;            /* this line's digit height, pixels */
-  double wide;         /* a digit wider than this (H) is probably two */
-  gboolean alone;      /* at most one digit-sized atom on the line */
+  gboolean alone;      /* at most one digit-sized atom on the line: H is its own height */
   double s;            /* the page's stroke width, pixels */
   GArray *cuts;        /* Cut: every atom's cuts */
   double digit_area;   /* median ink of its digits, pixels */
@@ -1263,11 +1262,12 @@ piece_score (const Piece *piece, const LineWork *work)
   if (!piece->ok)
     return -G_MAXDOUBLE;
   double rh = piece->box.height / H, rw = piece->box.width / H;
+  double wide = work->alone ? WIDE_ALONE : WIDE;
   return log (MAX (piece->probs[piece->digit], 1e-9f))
          - SHORT_PENALTY * MAX (0.0, 0.55 - rh)
          - TALL_PENALTY * MAX (0.0, rh - 1.3)
-         - WIDE_PENALTY * MAX (0.0, rw - work->wide)
-         - VERY_WIDE_PENALTY * MAX (0.0, rw - work->wide - 0.2);
+         - WIDE_PENALTY * MAX (0.0, rw - wide)
+         - VERY_WIDE_PENALTY * MAX (0.0, rw - wide - 0.2);
 }
 
 static double
@@ -1500,7 +1500,6 @@ dg_read_contrast (const DgContrast *contrast, DgClassifyFunc classify, gpointer 
       work->H = m > 0 ? heights[(m - 1) / 2] : page.digit_height;
       /* With one digit-sized piece on the line its height is all there is
        * to go by, and a wide 0 is as wide as two narrow digits touching. */
-      work->wide = m >= 2 ? WIDE : WIDE_ALONE;
       work->alone = m < 2;
       work->digit_area = m > 0 ? areas[m / 2] : 1.0;
       g_free (heights);
