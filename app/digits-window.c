@@ -23,8 +23,6 @@
 #include "dg-segment.h"
 
 #define PREDICT_INTERVAL_MS 100
-#define NOT_SURE_BELOW      0.6    /* top probability under which we say "Not sure", as
-                                    * digits-cli says "unsure" */
 #define LONG_ANSWER         6      /* digits on a line: a longer string is set smaller, */
 #define LONGER_ANSWER       12     /* and smaller still */
 #define MAX_DISPLAY_SIDE    2048   /* pixels: larger images are shown scaled down */
@@ -228,7 +226,7 @@ show_result (DigitsWindow *self, const float *input, const float *probs)
   digits_chart_set_probabilities (self->chart, probs);
   digits_preview_set_input (self->preview, input);
 
-  if (probs[top] < NOT_SURE_BELOW)
+  if (probs[top] < DG_UNSURE_BELOW)
     {
       /* Translators: the likeliest digit and its probability, e.g. "Best guess: 4 (41 %)". */
       detail = g_strdup_printf (_("Best guess: %d (%s)"), top, percent);
@@ -332,7 +330,7 @@ show_page (DigitsWindow *self)
   int n_unsure = 0, longest_line = 0, line_length = 0;
 
   for (int d = 0; d < page->n_digits; d++)
-    if (page->digits[d].probs[page->digits[d].digit] < NOT_SURE_BELOW)
+    if (page->digits[d].probs[page->digits[d].digit] < DG_UNSURE_BELOW)
       n_unsure++;
   /* The label wraps between lines of text only, so the longest sets the size. */
   for (const char *c = page->text; *c != '\0'; c++)
@@ -432,7 +430,7 @@ clear_page (DigitsWindow *self)
   gboolean had_focus = gtk_widget_has_focus (GTK_WIDGET (self->page_view));
 
   g_clear_pointer (&self->page, dg_reading_free);
-  digits_page_view_set_page (self->page_view, NULL, 0, 0, NULL, NOT_SURE_BELOW);
+  digits_page_view_set_page (self->page_view, NULL, 0, 0, NULL, DG_UNSURE_BELOW);
   gtk_widget_set_visible (GTK_WIDGET (self->page_view), FALSE);
   /* The keyboard stays on the reader rather than falling to the window. */
   if (had_focus)
@@ -622,7 +620,7 @@ on_read_image_done (GObject *source_object, GAsyncResult *result, gpointer user_
       gtk_picture_set_paintable (self->picture, NULL);
       gtk_widget_set_visible (self->image_frame, FALSE);
       digits_page_view_set_page (self->page_view, paintable, reading->page_width,
-                                 reading->page_height, reading->page, NOT_SURE_BELOW);
+                                 reading->page_height, reading->page, DG_UNSURE_BELOW);
       self->page = g_steal_pointer (&reading->page);
       gtk_accessible_update_property (GTK_ACCESSIBLE (self->page_view),
                                       GTK_ACCESSIBLE_PROPERTY_LABEL, reading->name, -1);

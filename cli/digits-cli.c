@@ -467,9 +467,6 @@ cmd_bench (int argc, char **argv)
 /* ------------------------------------------------------------------ */
 /* recognize                                                           */
 
-/* A digit read with less than this probability is called unsure. */
-#define UNSURE_BELOW 0.6
-
 typedef struct
 {
   const char *path;
@@ -604,7 +601,7 @@ summarize (const Recognition *r, GString *digits, double *confidence, GString *u
     {
       g_string_append_c (digits, (char) ('0' + r->digit));
       *confidence = r->probs[r->digit];
-      if (*confidence < UNSURE_BELOW)
+      if (*confidence < DG_UNSURE_BELOW)
         g_string_append (unsure, "1");
       return;
     }
@@ -613,7 +610,7 @@ summarize (const Recognition *r, GString *digits, double *confidence, GString *u
   for (int d = 0; d < r->reading->n_digits; d++)
     {
       const DgDigitReading *dr = &r->reading->digits[d];
-      if (dr->probs[dr->digit] < UNSURE_BELOW)
+      if (dr->probs[dr->digit] < DG_UNSURE_BELOW)
         g_string_append_printf (unsure, "%s%d", unsure->len > 0 ? "," : "", d + 1);
     }
 }

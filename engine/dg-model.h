@@ -45,6 +45,9 @@ typedef enum
 #define DG_IMAGE_SIDE   28
 #define DG_IMAGE_PIXELS (DG_IMAGE_SIDE * DG_IMAGE_SIDE)
 #define DG_CLASSES      10
+/* A digit whose top probability is under this is called unsure: by
+ * `digits-cli recognize` ("unsure: N") and by the window ("Not sure"). */
+#define DG_UNSURE_BELOW 0.6
 #define DG_MAX_LAYERS   64
 
 typedef enum
