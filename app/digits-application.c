@@ -12,7 +12,9 @@ struct _DigitsApplication
   AdwApplication parent_instance;
 
   DgModel *model;       /* loaded once at startup; NULL if that failed */
+  DgModel *strings_model; /* reads images of several digits; NULL: model does */
   char *model_path;     /* where it came from, for the About window */
+  char *strings_model_path;
   GError *model_error;  /* why there is no model */
   GSettings *settings;  /* NULL without an installed schema */
 };
@@ -86,6 +88,18 @@ load_model (DigitsApplication *self)
     }
   /* The plan is built once here, not on the first stroke. */
   dg_model_prepare (self->model);
+
+  /* Without the strings model, pages are read with the digit model: less
+   * well where digits touch, but read. */
+  self->strings_model_path = dg_model_find_strings_weights (&error);
+  if (self->strings_model_path != NULL)
+    self->strings_model = dg_model_load (self->strings_model_path, &error);
+  if (self->strings_model == NULL)
+    {
+      g_message ("No strings model, reading pages with the digit model: %s", error->message);
+      return;
+    }
+  dg_model_prepare (self->strings_model);
 }
 
 static void
@@ -105,6 +119,8 @@ on_about_activated (GSimpleAction *action, GVariant *parameter, gpointer user_da
 
   g_string_append_printf (debug_info, "Weights: %s\n",
                           self->model_path != NULL ? self->model_path : "(none)");
+  g_string_append_printf (debug_info, "Strings weights: %s\n",
+                          self->strings_model != NULL ? self->strings_model_path : "(none)");
   if (self->model != NULL)
     {
       const char *keys[] = { "arch", "dataset", "epochs", "val_accuracy", "test_accuracy" };
@@ -191,7 +207,9 @@ digits_application_finalize (GObject *object)
   DigitsApplication *self = DIGITS_APPLICATION (object);
 
   g_clear_pointer (&self->model, dg_model_free);
+  g_clear_pointer (&self->strings_model, dg_model_free);
   g_clear_pointer (&self->model_path, g_free);
+  g_clear_pointer (&self->strings_model_path, g_free);
   g_clear_error (&self->model_error);
   g_clear_object (&self->settings);
 
@@ -234,6 +252,14 @@ digits_application_get_model (DigitsApplication *self, const GError **error)
   if (error != NULL)
     *error = self->model_error;
   return self->model;
+}
+
+DgModel *
+digits_application_get_strings_model (DigitsApplication *self)
+{
+  g_return_val_if_fail (DIGITS_IS_APPLICATION (self), NULL);
+
+  return self->strings_model != NULL ? self->strings_model : self->model;
 }
 
 GSettings *

@@ -16,6 +16,9 @@ DigitsApplication *digits_application_new (void);
 /* The model loaded at startup, or NULL with @error (owned by the
  * application) saying why it could not be loaded. */
 DgModel *digits_application_get_model (DigitsApplication *self, const GError **error);
+/* The model images of several digits are read with (DG_WEIGHTS_STRINGS), or
+ * the digit model when that could not be loaded; NULL without either. */
+DgModel *digits_application_get_strings_model (DigitsApplication *self);
 /* NULL when the GSettings schema is not installed. */
 GSettings *digits_application_get_settings (DigitsApplication *self);
 

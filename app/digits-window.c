@@ -49,6 +49,7 @@ struct _DigitsWindow
   DigitsPreview *preview;
 
   DgModel *model;                /* the application's; NULL if it could not load */
+  DgModel *strings_model;        /* the application's, for images of several digits */
   guint predict_source;          /* a prediction waiting to run, or 0 */
   GCancellable *read_cancellable; /* the image being read, or NULL */
   guint pending_saves;
@@ -71,6 +72,7 @@ typedef struct
   GdkTexture *texture;   /* what to show, when it came as a texture */
   GtkApplication *application; /* holds the model for the worker */
   DgModel *model;        /* the application's, prepared: threads may share it */
+  DgModel *strings_model; /* likewise, for reading digit by digit */
   GdkPixbuf *display;    /* out: what to show, for a file */
   float input[DG_IMAGE_PIXELS]; /* out: (28, 28) for the network, one digit */
   float probs[DG_CLASSES];      /* out: (10) what it read there */
@@ -533,7 +535,7 @@ read_image_thread (GTask *task, gpointer source_object, gpointer task_data,
 
   /* Digit by digit, as digits-cli recognize reads an image: ruled lines and
    * marks left out, touching digits cut apart. */
-  page = dg_read_digits (reading->model, grey->grey, grey->width, grey->height, grey->width,
+  page = dg_read_digits (reading->strings_model, grey->grey, grey->width, grey->height, grey->width,
                          &error);
   if (page != NULL && page->n_digits > 1)
     {
@@ -654,6 +656,7 @@ start_reading (DigitsWindow *self, Reading *reading)
   /* The worker holds the application, and so its model, until it is done. */
   g_set_object (&reading->application, gtk_window_get_application (GTK_WINDOW (self)));
   reading->model = self->model;
+  reading->strings_model = self->strings_model;
   self->read_cancellable = g_cancellable_new ();
   task = g_task_new (self, self->read_cancellable, on_read_image_done, NULL);
   g_task_set_source_tag (task, start_reading);
@@ -967,6 +970,7 @@ digits_window_set_up (DigitsWindow *self, DigitsApplication *application)
   GSettings *settings;
 
   self->model = digits_application_get_model (application, &model_error);
+  self->strings_model = digits_application_get_strings_model (application);
   if (self->model == NULL)
     {
       g_autofree char *description = g_strdup_printf (

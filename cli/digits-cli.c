@@ -38,18 +38,33 @@ parse_options (const char *usage, const char *summary, GOptionEntry *entries, in
   return TRUE;
 }
 
+/* The weights at @path, or where @find finds the shipped ones. */
 static DgModel *
-load_weights (const char *path, GError **error)
+load_from (const char *path, char *(*find) (GError **error), GError **error)
 {
   g_autofree char *found = NULL;
   if (path == NULL)
     {
-      found = dg_model_find_default_weights (error);
+      found = find (error);
       if (found == NULL)
         return NULL;
       path = found;
     }
   return dg_model_load (path, error);
+}
+
+/* @path, or the shipped digit model. */
+static DgModel *
+load_weights (const char *path, GError **error)
+{
+  return load_from (path, dg_model_find_default_weights, error);
+}
+
+/* @path, or the shipped strings model: what pages of digits are read with. */
+static DgModel *
+load_strings_weights (const char *path, GError **error)
+{
+  return load_from (path, dg_model_find_strings_weights, error);
 }
 
 static gboolean
@@ -72,6 +87,36 @@ on_epoch (const DgEpochReport *report, gpointer user_data)
   fflush (stdout); /* one line per epoch, even into a pipe or a log */
 }
 
+/* The extra training images of `train --extra PREFIX`: 28x28 images with
+ * labels 0 .. 9 or DG_LABEL_NONE, as many of each. */
+static gboolean
+load_extra (const char *prefix, DgIdx **images, DgIdx **labels, GError **error)
+{
+  g_autofree char *image_path = g_strconcat (prefix, "-images-idx3-ubyte", NULL);
+  g_autofree char *label_path = g_strconcat (prefix, "-labels-idx1-ubyte", NULL);
+  *images = dg_idx_load (image_path, 3, error);
+  if (*images == NULL)
+    return FALSE;
+  *labels = dg_idx_load (label_path, 1, error);
+  if (*labels == NULL)
+    return FALSE;
+  if ((*images)->rows != DG_IMAGE_SIDE || (*images)->cols != DG_IMAGE_SIDE || (*images)->n != (*labels)->n)
+    {
+      g_set_error (error, DG_IDX_ERROR, DG_IDX_ERROR_FORMAT,
+                   "%s: want 28x28 images, as many as %s has labels", image_path, label_path);
+      return FALSE;
+    }
+  for (int i = 0; i < (*labels)->n; i++)
+    if ((*labels)->data[i] >= DG_CLASSES && (*labels)->data[i] != DG_LABEL_NONE)
+      {
+        g_set_error (error, DG_IDX_ERROR, DG_IDX_ERROR_FORMAT,
+                     "%s: label %d of item %d is neither a digit nor 255", label_path,
+                     (*labels)->data[i], i);
+        return FALSE;
+      }
+  return TRUE;
+}
+
 #define DEFAULT_ARCH                                                                            \
   "conv32k3,bn,relu,conv32k3,bn,relu,pool,conv64k3,bn,relu,conv64k3,bn,relu,pool,"             \
   "dense128,bn,relu,dropout0.3,dense10"
@@ -80,6 +125,7 @@ static int
 cmd_train (int argc, char **argv)
 {
   g_autofree char *data_dir = NULL, *out = NULL, *arch = NULL, *optimizer = NULL;
+  g_autofree char *init = NULL, *extra_prefix = NULL;
   int epochs = 20, threads = 0, batch = 128, val_size = 5000, max_train = 0;
   gint64 seed = 1;
   double lr = 0.0, weight_decay = -1.0;
@@ -98,14 +144,19 @@ cmd_train (int argc, char **argv)
     { "val", 0, 0, G_OPTION_ARG_INT, &val_size, "Training images held out for validation (5000)", "N" },
     { "max-train", 0, 0, G_OPTION_ARG_INT, &max_train, "Train on at most N images (smoke tests)", "N" },
     { "no-augment", 0, 0, G_OPTION_ARG_NONE, &no_augment, "Train on the images as they are", NULL },
+    { "init", 0, 0, G_OPTION_ARG_FILENAME, &init, "Start from these weights (and their architecture)", "FILE" },
+    { "extra", 0, 0, G_OPTION_ARG_FILENAME, &extra_prefix,
+      "More training images: PREFIX-images-idx3-ubyte and PREFIX-labels-idx1-ubyte (label 255: not one digit)", "PREFIX" },
     { NULL }
   };
   g_autofree char *joined = g_strjoinv (" ", argv);
   g_autofree char *command = g_strconcat ("digits-cli ", joined, NULL);
   g_autoptr (GError) error = NULL;
   g_autoptr (DgIdx) images = NULL, labels = NULL, test_images = NULL, test_labels = NULL;
+  g_autoptr (DgIdx) extra_images = NULL, extra_labels = NULL;
   g_autoptr (DgModel) model = NULL;
   DgTrainConfig config;
+  DgDataset extra;
   double val_acc = 0.0;
 
   if (!parse_options ("- train a model on MNIST", NULL, entries, &argc, &argv))
@@ -113,6 +164,11 @@ cmd_train (int argc, char **argv)
   if (out == NULL || epochs < 1 || batch < 1 || batch > 4096 || val_size < 0)
     {
       g_printerr ("digits-cli train: --out FILE is required; --epochs and --batch must be positive\n");
+      return 2;
+    }
+  if (init != NULL && arch != NULL)
+    {
+      g_printerr ("digits-cli train: --init takes the architecture from its weights; drop --arch\n");
       return 2;
     }
 
@@ -136,17 +192,28 @@ cmd_train (int argc, char **argv)
     config.weight_decay = weight_decay;
   dg_set_threads (threads);
 
-  model = dg_model_new (arch != NULL ? arch : DEFAULT_ARCH, &error);
+  model = init != NULL ? dg_model_load (init, &error)
+                       : dg_model_new (arch != NULL ? arch : DEFAULT_ARCH, &error);
   if (model == NULL || !load_split (data_dir, "train", &images, &labels, &error)
-      || !load_split (data_dir, "t10k", &test_images, &test_labels, &error))
+      || !load_split (data_dir, "t10k", &test_images, &test_labels, &error)
+      || (extra_prefix != NULL && !load_extra (extra_prefix, &extra_images, &extra_labels, &error)))
     {
       g_printerr ("digits-cli train: %s\n", error->message);
       return 1;
     }
-  dg_model_init (model, config.seed);
-  g_print ("training %s (%ld parameters) on %d images, %d held out, %d threads\n", model->arch,
-           dg_model_param_count (model), MIN (images->n - val_size, max_train > 0 ? max_train : G_MAXINT),
-           val_size, dg_get_threads ());
+  if (init == NULL)
+    dg_model_init (model, config.seed);
+  if (extra_images != NULL)
+    {
+      extra = (DgDataset) { extra_images->data, extra_labels->data, extra_images->n };
+      config.extra = &extra;
+    }
+  g_print ("training %s (%ld parameters)%s%s on %d images, %d held out, %d threads\n", model->arch,
+           dg_model_param_count (model), init != NULL ? " from " : "", init != NULL ? init : "",
+           MIN (images->n - val_size, max_train > 0 ? max_train : G_MAXINT), val_size,
+           dg_get_threads ());
+  if (extra_images != NULL)
+    g_print ("and %d more images from %s\n", extra.n, extra_prefix);
 
   DgDataset train = { images->data, labels->data, images->n };
   DgDataset test = { test_images->data, test_labels->data, test_images->n };
@@ -167,6 +234,14 @@ cmd_train (int argc, char **argv)
   dg_model_set_metadata (model, "seed", s_seed);
   dg_model_set_metadata (model, "val_accuracy", s_val);
   dg_model_set_metadata (model, "test_accuracy", s_test);
+  /* A model trained further from another keeps that one's recipe. */
+  if (init != NULL)
+    {
+      g_autofree char *base = g_strdup (dg_model_get_metadata (model, "command"));
+      g_autofree char *base_name = g_path_get_basename (init);
+      dg_model_set_metadata (model, "base_command", base != NULL ? base : "unknown");
+      dg_model_set_metadata (model, "base_weights", base_name);
+    }
   dg_model_set_metadata (model, "command", command);
   dg_model_set_metadata (model, "created", s_now);
   dg_model_set_metadata (model, "engine", "digits " DIGITS_VERSION);
@@ -292,7 +367,7 @@ cmd_bench (int argc, char **argv)
     { NULL }
   };
   g_autoptr (GError) error = NULL;
-  g_autoptr (DgModel) model = NULL;
+  g_autoptr (DgModel) model = NULL, strings_model = NULL;
 
   if (!parse_options ("- latency and throughput of the engine", NULL, entries, &argc, &argv))
     return 2;
@@ -310,7 +385,11 @@ cmd_bench (int argc, char **argv)
     }
   else
     model = load_weights (weights, &error);
-  if (model == NULL)
+  /* The cheque is read as recognize reads it: with the strings model,
+   * unless a model was named. */
+  if (model != NULL)
+    strings_model = weights != NULL || arch != NULL ? NULL : load_strings_weights (NULL, &error);
+  if (model == NULL || (weights == NULL && arch == NULL && strings_model == NULL))
     {
       g_printerr ("digits-cli bench: %s\n", error->message);
       return 1;
@@ -429,7 +508,8 @@ cmd_bench (int argc, char **argv)
     {
       gint64 s0 = g_get_monotonic_time ();
       g_autoptr (DgReading) reading
-          = dg_read_digits (model, cheque, CHEQUE_W, CHEQUE_H, CHEQUE_W, &error);
+          = dg_read_digits (strings_model != NULL ? strings_model : model, cheque, CHEQUE_W, CHEQUE_H,
+                            CHEQUE_W, &error);
       double us = (double) (g_get_monotonic_time () - s0);
       if (reading == NULL)
         g_error ("the benchmark's own cheque was refused: %s", error->message);
@@ -483,7 +563,8 @@ typedef struct
 
 typedef struct
 {
-  DgModel *model;
+  DgModel *model;            /* reads one digit */
+  DgModel *strings_model;    /* reads pages (dg_read_digits); NULL with --single */
   gboolean single;
   Recognition *results;      /* (n_inputs) in input order */
   GMutex lock;
@@ -565,7 +646,7 @@ recognize_one (Recognition *r, RecognizeRun *run)
       return;
     }
 
-  r->reading = dg_read_digits (run->model, image->grey, image->width, image->height, image->width,
+  r->reading = dg_read_digits (run->strings_model, image->grey, image->width, image->height, image->width,
                                &error);
   if (r->reading == NULL)
     {
@@ -855,11 +936,12 @@ dump_inputs (const Recognition *r, const char *path, GError **error)
 static int
 cmd_recognize (int argc, char **argv)
 {
-  g_autofree char *weights = NULL, *format = NULL, *output = NULL, *dump = NULL;
+  g_autofree char *weights = NULL, *strings_weights = NULL, *format = NULL, *output = NULL, *dump = NULL;
   gboolean single = FALSE;
   int threads = 0, jobs = 0;
   GOptionEntry entries[] = {
-    { "weights", 0, 0, G_OPTION_ARG_FILENAME, &weights, "Weights file (default: the shipped model)", "FILE" },
+    { "weights", 0, 0, G_OPTION_ARG_FILENAME, &weights, "Weights file (default: the shipped digit model; with this and no --strings-weights, pages are read with it too)", "FILE" },
+    { "strings-weights", 0, 0, G_OPTION_ARG_FILENAME, &strings_weights, "Weights to read pages of several digits with (default: the shipped strings model)", "FILE" },
     { "format", 0, 0, G_OPTION_ARG_STRING, &format, "text, json or csv (text)", "FORMAT" },
     { "single", 0, 0, G_OPTION_ARG_NONE, &single, "Read each input as one digit", NULL },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Write the results to FILE (atomically) instead of stdout", "FILE" },
@@ -869,7 +951,7 @@ cmd_recognize (int argc, char **argv)
     { NULL }
   };
   g_autoptr (GError) error = NULL;
-  g_autoptr (DgModel) model = NULL;
+  g_autoptr (DgModel) model = NULL, strings_model = NULL;
   g_autoptr (GString) out = g_string_new (NULL);
   int status = 0;
 
@@ -918,14 +1000,20 @@ cmd_recognize (int argc, char **argv)
    * work inside one file, not both. */
   dg_set_threads (jobs > 1 ? 1 : threads);
   model = load_weights (weights, &error);
-  if (model == NULL)
+  if (model != NULL && !single)
+    strings_model = weights != NULL && strings_weights == NULL
+                        ? dg_model_load (weights, &error)
+                        : load_strings_weights (strings_weights, &error);
+  if (model == NULL || (!single && strings_model == NULL))
     {
       g_printerr ("digits-cli recognize: %s\n", error->message);
       return 1;
     }
   dg_model_prepare (model);
+  if (strings_model != NULL)
+    dg_model_prepare (strings_model);
 
-  RecognizeRun run = { model, single, g_new0 (Recognition, n_inputs) };
+  RecognizeRun run = { model, strings_model, single, g_new0 (Recognition, n_inputs) };
   g_mutex_init (&run.lock);
   g_cond_init (&run.finished);
   for (int i = 0; i < n_inputs; i++)

@@ -559,7 +559,14 @@ dg_loss (DgModel *model, DgWorkspace *ws, const guint8 *labels)
 {
   double loss = 0.0;
   for (int b = 0; b < ws->n; b++)
-    loss -= log (fmax (ws->probs[(long) b * DG_CLASSES + labels[b]], 1e-30));
+    {
+      const float *p = ws->probs + (long) b * DG_CLASSES;
+      if (labels[b] != DG_LABEL_NONE)
+        loss -= log (fmax (p[labels[b]], 1e-30));
+      else
+        for (int j = 0; j < DG_CLASSES; j++)
+          loss -= log (fmax (p[j], 1e-30)) / DG_CLASSES;
+    }
   return loss / ws->n;
 }
 
@@ -603,11 +610,14 @@ dg_backward (DgModel *model, DgWorkspace *ws, const guint8 *labels)
   if (model->grads == NULL)
     model->grads = g_new0 (float, model->n_params);
 
-  /* Softmax + mean cross-entropy: d loss / d logit = (p - onehot) / B. */
+  /* Softmax + mean cross-entropy: d loss / d logit = (p - target) / B, the
+   * target one-hot, or uniform for DG_LABEL_NONE. */
   for (int b = 0; b < B; b++)
     for (int j = 0; j < DG_CLASSES; j++)
-      ws->grad[last][(long) j * B + b]
-          = (ws->probs[(long) b * DG_CLASSES + j] - (j == labels[b] ? 1.0f : 0.0f)) / B;
+      {
+        float target = labels[b] == DG_LABEL_NONE ? 1.0f / DG_CLASSES : j == labels[b] ? 1.0f : 0.0f;
+        ws->grad[last][(long) j * B + b] = (ws->probs[(long) b * DG_CLASSES + j] - target) / B;
+      }
 
   for (int i = model->n_layers - 1; i >= 0; i--)
     {
@@ -1087,11 +1097,12 @@ dg_model_save (DgModel *model, const char *path, GError **error)
   return dg_tensor_file_save (file, path, error);
 }
 
-char *
-dg_model_find_default_weights (GError **error)
+/* @name in data/weights: $@env, the source tree's (when run from a build
+ * directory), the installed one, the source tree's. */
+static char *
+find_weights (const char *name, const char *env_name, GError **error)
 {
-  const char *name = "mnist-cnn.safetensors";
-  const char *env = g_getenv ("DIGITS_WEIGHTS");
+  const char *env = g_getenv (env_name);
   g_autofree char *source = g_build_filename (DIGITS_SOURCE_DIR, "data", "weights", name, NULL);
   g_autofree char *installed = g_build_filename (DIGITS_PKGDATADIR, "weights", name, NULL);
   g_autofree char *exe = g_file_read_link ("/proc/self/exe", NULL);
@@ -1106,7 +1117,19 @@ dg_model_find_default_weights (GError **error)
   if (g_file_test (source, G_FILE_TEST_IS_REGULAR))
     return g_steal_pointer (&source);
   g_set_error (error, DG_MODEL_ERROR, DG_MODEL_ERROR_NOT_FOUND,
-               "no weights file found: looked for %s and %s (set DIGITS_WEIGHTS or use --weights)",
-               installed, source);
+               "no weights file found: looked for %s and %s (set %s or use --weights)", installed,
+               source, env_name);
   return NULL;
+}
+
+char *
+dg_model_find_default_weights (GError **error)
+{
+  return find_weights (DG_WEIGHTS_DIGIT, "DIGITS_WEIGHTS", error);
+}
+
+char *
+dg_model_find_strings_weights (GError **error)
+{
+  return find_weights (DG_WEIGHTS_STRINGS, "DIGITS_STRINGS_WEIGHTS", error);
 }

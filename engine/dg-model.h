@@ -45,6 +45,7 @@ typedef enum
 #define DG_IMAGE_SIDE   28
 #define DG_IMAGE_PIXELS (DG_IMAGE_SIDE * DG_IMAGE_SIDE)
 #define DG_CLASSES      10
+#define DG_LABEL_NONE   255 /* a training label: not one digit (dg_loss) */
 /* A digit whose top probability is under this is called unsure: by
  * `digits-cli recognize` ("unsure: N") and by the window ("Not sure"). */
 #define DG_UNSURE_BELOW 0.6
@@ -123,10 +124,23 @@ gboolean dg_model_save (DgModel *model, const char *path, GError **error);
 void dg_model_set_metadata (DgModel *model, const char *key, const char *value);
 const char *dg_model_get_metadata (const DgModel *model, const char *key);
 
-/* The default weights: $DIGITS_WEIGHTS, the source tree's data/weights (when
- * run from a build directory), then the installed data dir.  Newly allocated
- * path, or NULL with an error listing where it looked. */
+/* The shipped models, in data/weights.  The digit model reads one digit:
+ * a drawing, an image of one digit, the MNIST test set.  The strings model
+ * is the digit model trained further on what segmentation shows the
+ * network in pages of many digits (tests/make-strings --candidates):
+ * digits as cut from their neighbours, labelled, and pairs, pieces and
+ * signs labelled DG_LABEL_NONE, so that its top probability says whether a
+ * candidate is one whole digit.  dg_read_digits reads with it. */
+#define DG_WEIGHTS_DIGIT   "mnist-cnn.safetensors"
+#define DG_WEIGHTS_STRINGS "mnist-strings.safetensors"
+
+/* The digit model's weights: $DIGITS_WEIGHTS, the source tree's
+ * data/weights (when run from a build directory), then the installed data
+ * dir.  Newly allocated path, or NULL with an error listing where it
+ * looked. */
 char *dg_model_find_default_weights (GError **error);
+/* The strings model's, the same way ($DIGITS_STRINGS_WEIGHTS first). */
+char *dg_model_find_strings_weights (GError **error);
 
 /* Call after changing params/buffers by hand so the inference plan is rebuilt. */
 void dg_model_changed (DgModel *model);
@@ -162,8 +176,11 @@ const float *dg_forward (DgModel *model, DgWorkspace *ws, int n, const float *im
                          gboolean training, guint64 dropout_seed);
 /* Logits (10, n) channel-major, before the softmax, from the last forward. */
 const float *dg_workspace_logits (DgWorkspace *ws);
-/* Mean cross-entropy of the last forward against @labels; with @backward,
- * accumulates d(loss)/d(params) into model->grads (which it allocates). */
+/* Mean cross-entropy of the last forward against @labels (0 .. 9, or
+ * DG_LABEL_NONE: an image that is not one digit, whose target is the
+ * uniform distribution, so that the network learns to be unsure of what is
+ * not a digit); with @backward, accumulates d(loss)/d(params) into
+ * model->grads (which it allocates). */
 double dg_loss (DgModel *model, DgWorkspace *ws, const guint8 *labels);
 void dg_backward (DgModel *model, DgWorkspace *ws, const guint8 *labels);
 

@@ -44,13 +44,14 @@
 /* Pieces of ink, in stroke widths s and digit heights H. */
 #define SPECK_AREA 0.5       /* components under 0.5 s^2 pixels (and 4) are noise */
 #define LINE_GAP 3.0         /* digits further apart than 3 H start a new field */
+#define LINE_FULL 0.75       /* a line's band follows its members this tall (H) */
 #define MERGE_GAP 0.15       /* atoms this close (H) may be pieces of one digit */
 #define MERGE_WIDTH 1.25     /* ... when together they are at most this wide (H) */
 #define MERGE_SHORT 0.6      /* ... when one is under 0.6 H tall, */
 #define MERGE_OVERLAP 0.3    /* or they overlap by 30% of the narrower's width */
 #define MERGE_DOUBT 0.95     /* merely close pieces merge only when one reads below this */
 #define MAX_MERGE 3          /* atoms merged into one digit at most */
-#define MAX_CUTS 16          /* cut candidates per atom, */
+#define MAX_CUTS 32          /* cut candidates per atom, */
 #define MAX_SLICES 1024      /* slices of wide atoms tried per page, at most */
 #define CUTS_PER_H 8.0       /* 8 per digit height of its width */
 #define CUT_REACH 0.2        /* a cut strays at most 0.2 H from its column, */
@@ -83,7 +84,10 @@
 #define SLICE_SHORT 0.1      /* and a slice whose ink ends more than 0.1 H short of the */
 #define SLICE_SHORT_PENALTY 2.0 /* atom's top or bottom costs this per H (a piece, not a digit) */
 #define MERGE_COST 0.3       /* merging atoms costs this per atom joined: two digits that
-                              * each read well stay two, though their union reads as well */
+                              * each read well stay two, though their union reads as well; */
+#define MERGE_STACKED 0.6    /* and earns it for one above the other, overlapping across
+                              * this much of the narrower's width: two pieces stacked in a
+                              * line of digits are one (two loops of a broken 8, each a 0) */
 #define DROP_BASE 0.3        /* leaving an atom out costs 0.3 + 2.7 x its area */
 #define DROP_AREA 2.7        /* relative to a digit's, capped at 1 */
 
@@ -801,7 +805,11 @@ find_lines (Page *page)
           best = lines->len - 1;
         }
       g_array_append_val (g_array_index (lines, Line, best).members, order[k]);
-      if (g_array_index (lines, Line, best).members->len == 1 || c->x1 > comps[last[best]].x1)
+      /* The line's band goes on from its rightmost full-height member: a
+       * half-height piece (one loop of a broken 8) would let the other
+       * piece, beside it but higher, start a line of its own. */
+      if (g_array_index (lines, Line, best).members->len == 1
+          || (c->x1 > comps[last[best]].x1 && h >= LINE_FULL * H))
         last[best] = order[k];
     }
 
@@ -911,6 +919,7 @@ typedef struct
   gboolean ok;             /* normalised and classified */
   int digit;
   float probs[DG_CLASSES];
+  float fit;               /* how well it reads as one digit, log-probability */
   float input[DG_IMAGE_PIXELS];
 } Piece;
 
@@ -1263,7 +1272,7 @@ piece_score (const Piece *piece, const LineWork *work)
     return -G_MAXDOUBLE;
   double rh = piece->box.height / H, rw = piece->box.width / H;
   double wide = work->alone ? WIDE_ALONE : WIDE;
-  return log (MAX (piece->probs[piece->digit], 1e-9f))
+  return piece->fit
          - SHORT_PENALTY * MAX (0.0, 0.55 - rh)
          - TALL_PENALTY * MAX (0.0, rh - 1.3)
          - WIDE_PENALTY * MAX (0.0, rw - wide)
@@ -1393,26 +1402,34 @@ classify_pieces (GArray *pieces, guint from, DgClassifyFunc classify, gpointer u
   if (n == 0)
     return;
   float *images = g_new (float, (gsize) n * DG_IMAGE_PIXELS);
+  DgBox *boxes = g_new (DgBox, n);
   float *probs = g_new (float, (gsize) n * DG_CLASSES);
+  float *fits = g_new (float, n);
   int j = 0;
   for (guint i = from; i < pieces->len; i++)
     {
       Piece *p = &g_array_index (pieces, Piece, i);
-      if (p->ok)
-        memcpy (images + (gsize) j++ * DG_IMAGE_PIXELS, p->input, sizeof p->input);
+      if (!p->ok)
+        continue;
+      boxes[j] = p->box;
+      memcpy (images + (gsize) j++ * DG_IMAGE_PIXELS, p->input, sizeof p->input);
     }
-  classify (n, images, probs, user_data);
+  classify (n, images, boxes, probs, fits, user_data);
   j = 0;
   for (guint i = from; i < pieces->len; i++)
     {
       Piece *p = &g_array_index (pieces, Piece, i);
       if (!p->ok)
         continue;
-      memcpy (p->probs, probs + (gsize) j++ * DG_CLASSES, sizeof p->probs);
+      memcpy (p->probs, probs + (gsize) j * DG_CLASSES, sizeof p->probs);
+      p->fit = MAX (fits[j], -20.0f);
+      j++;
       p->digit = dg_argmax (p->probs, DG_CLASSES);
     }
   g_free (images);
+  g_free (boxes);
   g_free (probs);
+  g_free (fits);
 }
 
 static void
@@ -1497,7 +1514,7 @@ dg_read_contrast (const DgContrast *contrast, DgClassifyFunc classify, gpointer 
         }
       qsort (heights, m, sizeof (double), compare_doubles);
       qsort (areas, m, sizeof (double), compare_doubles);
-      work->H = m > 0 ? heights[(m - 1) / 2] : page.digit_height;
+      work->H = m > 0 ? heights[m / 2] : page.digit_height;
       /* With one digit-sized piece on the line its height is all there is
        * to go by, and a wide 0 is as wide as two narrow digits touching. */
       work->alone = m < 2;
@@ -1569,7 +1586,7 @@ dg_read_contrast (const DgContrast *contrast, DgClassifyFunc classify, gpointer 
           const Component *c = &comps[g_array_index (work->line->members, int, i)];
           const Piece *whole = &g_array_index (pieces, Piece, work->single[i]);
           double w = c->x1 - c->x0 + 1;
-          gboolean unsure = !whole->ok || whole->probs[whole->digit] < SPLIT_UNSURE;
+          gboolean unsure = !whole->ok || whole->fit < log (SPLIT_UNSURE);
           if (!(w >= SPLIT_WIDTH * work->H || (unsure && w >= SPLIT_UNSURE_WIDTH * work->H))
               || c->y1 - c->y0 + 1 < 0.5 * work->H)
             continue;
@@ -1682,14 +1699,20 @@ dg_read_contrast (const DgContrast *contrast, DgClassifyFunc classify, gpointer 
                   for (int j = e - 1 - k; j < e; j++)
                     {
                       const Piece *part = &g_array_index (pieces, Piece, work->single[j]);
-                      doubt |= !part->ok || part->probs[part->digit] < MERGE_DOUBT;
+                      doubt |= !part->ok || part->fit < log (MERGE_DOUBT);
                     }
                   if (!doubt)
                     continue;
                 }
               double v = piece_score (&g_array_index (pieces, Piece, idx), work);
-              if (v > -G_MAXDOUBLE)
-                v -= MERGE_COST * k;
+              for (int j = e - 1 - k; j < e - 1 && v > -G_MAXDOUBLE; j++)
+                {
+                  const Component *p = &comps[g_array_index (work->line->members, int, j)];
+                  const Component *q = &comps[g_array_index (work->line->members, int, j + 1)];
+                  int narrower = MIN (p->x1 - p->x0, q->x1 - q->x0) + 1;
+                  v += overlap (p->x0, p->x1, q->x0, q->x1) < MERGE_STACKED * narrower ? -MERGE_COST
+                                                                                        : MERGE_COST;
+                }
               if (v > -G_MAXDOUBLE && best[e - 1 - k] + v > best[e])
                 {
                   best[e] = best[e - 1 - k] + v;
@@ -1814,10 +1837,19 @@ dg_read_contrast (const DgContrast *contrast, DgClassifyFunc classify, gpointer 
   return reading;
 }
 
+/* The model's probabilities; how well an image reads as one digit is how
+ * sure it is of its top class (the strings model, trained to be unsure of
+ * what is not one digit, makes that mean something). */
 static void
-classify_with_model (int n, const float *images, float *probs, gpointer user_data)
+classify_with_model (int n, const float *images, const DgBox *boxes, float *probs, float *fits,
+                     gpointer user_data)
 {
   dg_model_predict (user_data, n, images, probs);
+  for (int i = 0; i < n; i++)
+    {
+      const float *p = probs + (gsize) i * DG_CLASSES;
+      fits[i] = logf (MAX (p[dg_argmax (p, DG_CLASSES)], 1e-9f));
+    }
 }
 
 DgReading *

@@ -27,8 +27,13 @@
 
 G_BEGIN_DECLS
 
-/* Classifies @n (28, 28) images into @probs (n, 10); see dg_model_predict. */
-typedef void (*DgClassifyFunc) (int n, const float *images, float *probs, gpointer user_data);
+/* Classifies @n (28, 28) images into @probs (n, 10) (see dg_model_predict)
+ * and @fits (n): how well each reads as one whole digit, a log-probability
+ * (segmentation chooses its reading by them).  @boxes (n) are where each
+ * image's ink lies on the page, for a classifier that wants to know
+ * (make-strings --candidates labels them with it). */
+typedef void (*DgClassifyFunc) (int n, const float *images, const DgBox *boxes, float *probs,
+                                float *fits, gpointer user_data);
 
 typedef struct
 {
@@ -69,8 +74,10 @@ typedef struct
 } DgReading;
 
 /* Reads every digit in an 8-bit grey image (0 = black; rows @stride bytes
- * apart; the limits of dg_preprocess_grey).  No ink, or ink of which no part
- * reads as a digit, is DG_PREPROCESS_ERROR_NOTHING_TO_READ.  The model is
+ * apart; the limits of dg_preprocess_grey) with @model.  The strings model
+ * (DG_WEIGHTS_STRINGS) reads pages best: it knows a pair or a piece of a
+ * digit from a digit.  No ink, or ink of which no part reads as a digit, is
+ * DG_PREPROCESS_ERROR_NOTHING_TO_READ.  The model is
  * prepared (dg_model_prepare) on first use; several threads may then read
  * with one model at once.  About 12 ms for a 2500 x 1100 scan with eight
  * digits on one core (digits-cli bench). */

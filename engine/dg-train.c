@@ -159,7 +159,8 @@ dg_train (DgModel *model, const DgDataset *data, const DgTrainConfig *config,
 {
   int n_threads = dg_get_threads ();
   int B = config->batch;
-  g_autofree int *order = g_new (int, data->n);
+  int n_extra = config->extra != NULL ? config->extra->n : 0;
+  g_autofree int *order = g_new (int, data->n + n_extra);
   DgRng split_rng = dg_rng_at (config->seed, 0xda7a, 0);
   int n_val = CLAMP (config->val_size, 0, data->n - 1);
   int n_train = data->n - n_val;
@@ -176,9 +177,15 @@ dg_train (DgModel *model, const DgDataset *data, const DgTrainConfig *config,
   for (int i = 0; i < data->n; i++)
     order[i] = i;
   shuffle (order, data->n, &split_rng);
-  val = order + n_train; /* the last n_val of the shuffled set are held out */
+  /* The last n_val of the shuffled set are held out. */
+  g_autofree int *val_items = g_memdup2 (order + n_train, sizeof (int) * n_val);
+  val = val_items;
   if (config->max_train > 0)
     n_train = MIN (n_train, config->max_train);
+  /* Items past data->n are config->extra's. */
+  for (int k = 0; k < n_extra; k++)
+    order[n_train + k] = data->n + k;
+  n_train += n_extra;
   steps_per_epoch = (n_train + B - 1) / B;
   if (model->grads == NULL)
     model->grads = g_new0 (float, model->n_params);
@@ -189,7 +196,7 @@ dg_train (DgModel *model, const DgDataset *data, const DgTrainConfig *config,
       DgRng epoch_rng = dg_rng_at (config->seed, 0xe90c, (uint64_t) epoch);
       gint64 start = g_get_monotonic_time ();
       double loss_sum = 0.0, lr = config->lr;
-      long correct = 0;
+      long correct = 0, n_digits = 0;
 
       shuffle (epoch_order, n_train, &epoch_rng);
       for (long step = 0; step < steps_per_epoch; step++)
@@ -204,19 +211,28 @@ dg_train (DgModel *model, const DgDataset *data, const DgTrainConfig *config,
               int item = epoch_order[first + j];
               float clean[DG_IMAGE_PIXELS];
               float *dst = batch + (long) j * DG_IMAGE_PIXELS;
-              dg_pixels_to_floats (data->pixels + (long) item * DG_IMAGE_PIXELS, DG_IMAGE_PIXELS,
-                                   config->augment ? clean : dst);
+              const guint8 *pixels = item < data->n ? data->pixels + (long) item * DG_IMAGE_PIXELS
+                                                    : config->extra->pixels
+                                                          + (long) (item - data->n) * DG_IMAGE_PIXELS;
+              dg_pixels_to_floats (pixels, DG_IMAGE_PIXELS, config->augment ? clean : dst);
               if (config->augment)
                 dg_augment_image (&config->distort, sample_seed, (guint64) item, clean, dst);
             }
           for (int j = 0; j < n; j++)
-            labels[j] = data->labels[epoch_order[first + j]];
+            {
+              int item = epoch_order[first + j];
+              labels[j] = item < data->n ? data->labels[item] : config->extra->labels[item - data->n];
+            }
 
           const float *probs = dg_forward (model, ws, n, batch, TRUE,
                                            sample_seed ^ (guint64) step);
           loss_sum += dg_loss (model, ws, labels) * n;
           for (int j = 0; j < n; j++)
-            correct += dg_argmax (probs + (long) j * DG_CLASSES, DG_CLASSES) == labels[j];
+            if (labels[j] != DG_LABEL_NONE)
+              {
+                correct += dg_argmax (probs + (long) j * DG_CLASSES, DG_CLASSES) == labels[j];
+                n_digits++;
+              }
           memset (model->grads, 0, sizeof (float) * model->n_params);
           dg_backward (model, ws, labels);
           lr = learning_rate (config, epoch + (double) (step + 1) / steps_per_epoch);
@@ -229,7 +245,7 @@ dg_train (DgModel *model, const DgDataset *data, const DgTrainConfig *config,
         .epoch = epoch + 1,
         .epochs = config->epochs,
         .loss = loss_sum / n_train,
-        .train_accuracy = (double) correct / n_train,
+        .train_accuracy = (double) correct / MAX (n_digits, 1),
         .val_accuracy = n_val > 0 ? dg_evaluate (model, data, val, n_val, NULL, NULL) : 0.0,
         .images_per_s = n_train / MAX (seconds, 1e-9),
         .lr = lr,

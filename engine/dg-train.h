@@ -33,6 +33,8 @@ typedef struct
   double warmup;        /* epochs of linear warm-up before the cosine decay */
   gboolean augment;
   DgAugment distort;
+  const DgDataset *extra; /* more training images, every epoch, never held out
+                           * (labels 0 .. 9 or DG_LABEL_NONE), or NULL */
 } DgTrainConfig;
 
 typedef struct

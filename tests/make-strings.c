@@ -33,6 +33,9 @@
  * 110 pixels.
  */
 #include "dg-idx.h"
+#include "dg-model.h"
+#include "dg-preprocess.h"
+#include "dg-segment.h"
 #include "dg-rng.h"
 
 #include <gdk-pixbuf/gdk-pixbuf.h>
@@ -52,12 +55,18 @@ typedef enum
 
 static const char *kind_names[N_KINDS] = { "separated", "close", "touching", "marks" };
 
-/* An ink canvas (height, width), 0 .. 1. */
+/* An ink canvas (height, width), 0 .. 1, and whose ink each pixel is: the
+ * digit's index in the string, OWNER_MARK for a sign, comma or dash,
+ * OWNER_NONE for paper and rules. */
 typedef struct
 {
   int width, height;
   float *ink;
+  gint16 *owner;
 } Canvas;
+
+#define OWNER_NONE (-1)
+#define OWNER_MARK (-2)
 
 /* Bilinear sample of a 28x28 digit (0..1 ink) at (x, y) in digit pixels. */
 static double
@@ -109,9 +118,10 @@ render_digit (const guint8 *digit, double scale, int *w, int *h)
   return out;
 }
 
-/* A pen stroke from (ax, ay) to (bx, by), @radius pixels, anti-aliased. */
+/* A pen stroke from (ax, ay) to (bx, by), @radius pixels, anti-aliased;
+ * its ink (over half) becomes @owner's. */
 static void
-draw_segment (Canvas *c, double ax, double ay, double bx, double by, double radius)
+draw_stroke (Canvas *c, double ax, double ay, double bx, double by, double radius, gint16 owner)
 {
   int x0 = (int) floor (MIN (ax, bx) - radius - 1), x1 = (int) ceil (MAX (ax, bx) + radius + 1);
   int y0 = (int) floor (MIN (ay, by) - radius - 1), y1 = (int) ceil (MAX (ay, by) + radius + 1);
@@ -126,7 +136,23 @@ draw_segment (Canvas *c, double ax, double ay, double bx, double by, double radi
         float cover = (float) CLAMP (radius + 0.5 - sqrt (ex * ex + ey * ey), 0.0, 1.0);
         float *p = &c->ink[(gsize) y * c->width + x];
         *p = MAX (*p, cover);
+        if (cover > 0.5f)
+          c->owner[(gsize) y * c->width + x] = owner;
       }
+}
+
+/* A printed rule, nobody's. */
+static void
+draw_segment (Canvas *c, double ax, double ay, double bx, double by, double radius)
+{
+  draw_stroke (c, ax, ay, bx, by, radius, OWNER_NONE);
+}
+
+/* A mark's stroke. */
+static void
+draw_mark (Canvas *c, double ax, double ay, double bx, double by, double radius)
+{
+  draw_stroke (c, ax, ay, bx, by, radius, OWNER_MARK);
 }
 
 /* A polyline through @n points (x, y pairs). */
@@ -134,7 +160,7 @@ static void
 draw_polyline (Canvas *c, const double *points, int n, double radius)
 {
   for (int i = 0; i + 1 < n; i++)
-    draw_segment (c, points[2 * i], points[2 * i + 1], points[2 * i + 2], points[2 * i + 3], radius);
+    draw_mark (c, points[2 * i], points[2 * i + 1], points[2 * i + 2], points[2 * i + 3], radius);
 }
 
 /* A "$" of height @h with its top-left at (x, y): an S of two arcs and a
@@ -159,7 +185,7 @@ draw_dollar (Canvas *c, double x, double y, double h, double radius)
       pts[2 * n + 1] = y + 0.72 * h - ry * sin (a);
     }
   draw_polyline (c, pts, n, radius);
-  draw_segment (c, cx, y - 0.12 * h, cx, y + 1.12 * h, radius);
+  draw_mark (c, cx, y - 0.12 * h, cx, y + 1.12 * h, radius);
 }
 
 /* Composes one string into a new canvas; @label gets the digits. */
@@ -181,6 +207,9 @@ compose (Kind kind, const DgIdx *images, const DgIdx *labels, int *next_digit, D
   c.width = (int) (n * (28 * scale + 0.7 * H) + 4 * H);
   c.height = (int) (3.2 * H);
   c.ink = g_new0 (float, (gsize) c.width * c.height);
+  c.owner = g_new (gint16, (gsize) c.width * c.height);
+  for (gsize p = 0; p < (gsize) c.width * c.height; p++)
+    c.owner[p] = OWNER_NONE;
   double baseline = 2.0 * H; /* digits' bottoms, before jitter */
   double left = 1.2 * H;
   int *touch = g_new0 (int, n);
@@ -273,6 +302,8 @@ compose (Kind kind, const DgIdx *images, const DgIdx *labels, int *next_digit, D
             *p = MAX (*p, digit[i][(gsize) y * dw[i] + x]);
             if (*p > 0.5f)
               right_edge[cy] = MAX (right_edge[cy], cx);
+            if (digit[i][(gsize) y * dw[i] + x] > 0.5f)
+              c.owner[(gsize) cy * c.width + cx] = (gint16) i;
           }
     }
 
@@ -282,7 +313,7 @@ compose (Kind kind, const DgIdx *images, const DgIdx *labels, int *next_digit, D
   if (kind == KIND_MARKS)
     {
       double y = baseline - 0.45 * H, x = end + dg_rng_range (rng, 0.25, 0.5) * H;
-      draw_segment (&c, x, y, x + 0.45 * H, y + dg_rng_range (rng, -0.05, 0.05) * H, pen);
+      draw_mark (&c, x, y, x + 0.45 * H, y + dg_rng_range (rng, -0.05, 0.05) * H, pen);
       end = x + 0.5 * H;
     }
   if (*ruled)
@@ -303,11 +334,18 @@ compose (Kind kind, const DgIdx *images, const DgIdx *labels, int *next_digit, D
 
   /* Crop the canvas's width (rows keep their stride for simplicity: copy). */
   float *cropped = g_new (float, (gsize) c.width * c.height);
+  gint16 *cropped_owner = g_new (gint16, (gsize) c.width * c.height);
   int full_width = (int) (n * (28 * scale + 0.7 * H) + 4 * H);
   for (int y = 0; y < c.height; y++)
-    memcpy (cropped + (gsize) y * c.width, c.ink + (gsize) y * full_width, sizeof (float) * c.width);
+    {
+      memcpy (cropped + (gsize) y * c.width, c.ink + (gsize) y * full_width, sizeof (float) * c.width);
+      memcpy (cropped_owner + (gsize) y * c.width, c.owner + (gsize) y * full_width,
+              sizeof (gint16) * c.width);
+    }
   g_free (c.ink);
+  g_free (c.owner);
   c.ink = cropped;
+  c.owner = cropped_owner;
 
   for (int i = 0; i < n; i++)
     g_free (digit[i]);
@@ -320,11 +358,13 @@ compose (Kind kind, const DgIdx *images, const DgIdx *labels, int *next_digit, D
   return c;
 }
 
-/* The training set's validation split as dg_train makes it (dg-train.c):
- * the last @n_val of 0 .. n - 1 shuffled by Fisher-Yates with
- * dg_rng_at (seed, 0xda7a, 0).  Replaces *images and *labels by those items. */
+/* The training set's split as dg_train makes it (dg-train.c): the last
+ * @n_val of 0 .. n - 1 shuffled by Fisher-Yates with dg_rng_at (seed,
+ * 0xda7a, 0) are held out for validation.  Replaces *images and *labels by
+ * those items, or with @validation FALSE by the rest: what the model
+ * learnt from. */
 static void
-keep_validation_split (DgIdx *images, DgIdx *labels, uint64_t seed, int n_val)
+keep_split (DgIdx *images, DgIdx *labels, uint64_t seed, int n_val, gboolean validation)
 {
   int n = images->n;
   g_autofree int *order = g_new (int, n);
@@ -339,12 +379,13 @@ keep_validation_split (DgIdx *images, DgIdx *labels, uint64_t seed, int n_val)
       order[j] = t;
     }
   n_val = MIN (n_val, n - 1);
+  int first = validation ? n - n_val : 0, kept = validation ? n_val : n - n_val;
   gsize pixels = (gsize) images->rows * images->cols;
-  guint8 *kept_images = g_new (guint8, (gsize) n_val * pixels);
-  guint8 *kept_labels = g_new (guint8, n_val);
-  for (int k = 0; k < n_val; k++)
+  guint8 *kept_images = g_new (guint8, (gsize) kept * pixels);
+  guint8 *kept_labels = g_new (guint8, kept);
+  for (int k = 0; k < kept; k++)
     {
-      int item = order[n - n_val + k];
+      int item = order[first + k];
       memcpy (kept_images + k * pixels, images->data + item * pixels, pixels);
       kept_labels[k] = labels->data[item];
     }
@@ -352,7 +393,284 @@ keep_validation_split (DgIdx *images, DgIdx *labels, uint64_t seed, int n_val)
   g_free (labels->data);
   images->data = kept_images;
   labels->data = kept_labels;
-  images->n = labels->n = n_val;
+  images->n = labels->n = kept;
+}
+
+/* A composed string as a scan shows it. */
+typedef struct
+{
+  GdkPixbuf *pixbuf;  /* RGB, grey */
+  gint16 *owner;      /* (height, width): whose ink each pixel shows, as Canvas.owner */
+  gboolean jpeg;
+  int quality;
+  GString *presentation;
+} Scan;
+
+static void
+scan_clear (Scan *scan)
+{
+  g_clear_object (&scan->pixbuf);
+  g_clear_pointer (&scan->owner, g_free);
+  if (scan->presentation != NULL)
+    g_string_free (scan->presentation, TRUE);
+  scan->presentation = NULL;
+}
+
+/* Presents canvas @c as a scan: turned, on lit paper, maybe blurred, with
+ * noise; whether to save it as JPEG is drawn too.  Frees the canvas. */
+static Scan
+present (Canvas *c, DgRng *rng, double H, gboolean ruled)
+{
+  Scan scan = { 0 };
+  double angle = dg_rng_range (rng, -5.0, 5.0) * G_PI / 180.0;
+  gboolean blur = dg_rng_uniform (rng) < 1.0 / 3.0;
+  scan.jpeg = dg_rng_uniform (rng) < 0.5;
+  scan.quality = 70 + (int) (dg_rng_uniform (rng) * 21);
+  double paper = dg_rng_range (rng, 170, 250), ink = dg_rng_range (rng, 0, 80);
+  double gradient = dg_rng_range (rng, -30, 30), noise = dg_rng_range (rng, 2, 10);
+
+  /* Turned about the centre: each output pixel samples the canvas. */
+  int width = c->width, height = c->height;
+  double ca = cos (angle), sa = sin (angle), mx = width / 2.0, my = height / 2.0;
+  g_autofree double *grey = g_new (double, (gsize) width * height);
+  scan.owner = g_new (gint16, (gsize) width * height);
+  for (int y = 0; y < height; y++)
+    for (int x = 0; x < width; x++)
+      {
+        double u = ca * (x + 0.5 - mx) + sa * (y + 0.5 - my) + mx - 0.5;
+        double v = -sa * (x + 0.5 - mx) + ca * (y + 0.5 - my) + my - 0.5;
+        int u0 = (int) floor (u), v0 = (int) floor (v);
+        double fu = u - u0, fv = v - v0, s = 0.0;
+        for (int dv = 0; dv < 2; dv++)
+          for (int du = 0; du < 2; du++)
+            {
+              int xi = u0 + du, yi = v0 + dv;
+              if (xi >= 0 && yi >= 0 && xi < width && yi < height)
+                s += c->ink[(gsize) yi * width + xi] * (du ? fu : 1 - fu) * (dv ? fv : 1 - fv);
+            }
+        double background = paper + gradient * ((double) x / width - 0.5);
+        grey[(gsize) y * width + x] = background + (ink - background) * s;
+        int un = (int) lround (u), vn = (int) lround (v);
+        scan.owner[(gsize) y * width + x] = un >= 0 && vn >= 0 && un < width && vn < height
+                                                ? c->owner[(gsize) vn * width + un]
+                                                : OWNER_NONE;
+      }
+  if (blur)
+    {
+      g_autofree double *copy = g_memdup2 (grey, sizeof (double) * width * height);
+      for (int y = 1; y < height - 1; y++)
+        for (int x = 1; x < width - 1; x++)
+          {
+            double s = 0.0;
+            for (int dy = -1; dy <= 1; dy++)
+              for (int dx = -1; dx <= 1; dx++)
+                s += copy[(gsize) (y + dy) * width + x + dx];
+            grey[(gsize) y * width + x] = s / 9.0;
+          }
+    }
+  scan.pixbuf = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, width, height);
+  guint8 *pixels = gdk_pixbuf_get_pixels (scan.pixbuf);
+  int stride = gdk_pixbuf_get_rowstride (scan.pixbuf);
+  for (int y = 0; y < height; y++)
+    for (int x = 0; x < width; x++)
+      {
+        double v = grey[(gsize) y * width + x] + noise * dg_rng_normal (rng);
+        guint8 level = (guint8) CLAMP (lround (v), 0, 255);
+        guint8 *p = pixels + (gsize) y * stride + x * 3;
+        p[0] = p[1] = p[2] = level;
+      }
+  g_clear_pointer (&c->ink, g_free);
+  g_clear_pointer (&c->owner, g_free);
+  scan.presentation = g_string_new (NULL);
+  g_string_printf (scan.presentation, "%s%s%s%s height %.0f angle %.1f", ruled ? "ruled" : "plain",
+                   blur ? " blur" : "", scan.jpeg ? " jpeg" : "", " noise", H, angle * 180.0 / G_PI);
+  return scan;
+}
+
+/* --candidates: what segmentation shows the network, labelled. */
+
+typedef struct
+{
+  int n_digits;
+  const gint16 *owner;
+  int width, height;
+  const char *label;       /* the string's digits */
+  GByteArray *images;      /* 784 bytes each, ink 255 */
+  GByteArray *labels;      /* 0 .. 9 or DG_LABEL_NONE */
+  DgModel *model;
+  DgRng rng;
+  double keep_digit;       /* share of the digits kept */
+  double keep_none;        /* share of "not one digit" candidates kept */
+  int counts[3];           /* digits, not one digit, left out */
+} Harvest;
+
+/* Each candidate is labelled by the ink inside its box: a digit when it
+ * holds nearly all of one digit's ink and little of any other's; not one
+ * digit when it holds most of two digits' ink, or little of any digit's
+ * (a piece of one), or is mostly a sign; left out in between. */
+static void
+harvest (int n, const float *images, const DgBox *boxes, float *probs, float *fits,
+         gpointer user_data)
+{
+  Harvest *h = user_data;
+  dg_model_predict (h->model, n, images, probs);
+  for (int k = 0; k < n; k++)
+    fits[k] = logf (MAX (probs[(gsize) k * DG_CLASSES + dg_argmax (probs + (gsize) k * DG_CLASSES, DG_CLASSES)], 1e-9f));
+  g_autofree int *total = g_new0 (int, h->n_digits);
+  g_autofree int *inside = g_new (int, h->n_digits);
+  for (gsize p = 0; p < (gsize) h->width * h->height; p++)
+    if (h->owner[p] >= 0)
+      total[h->owner[p]]++;
+  for (int k = 0; k < n; k++)
+    {
+      const DgBox *b = &boxes[k];
+      int marks = 0, digits = 0;
+      memset (inside, 0, sizeof (int) * h->n_digits);
+      for (int y = MAX (0, b->y); y < MIN (h->height, b->y + b->height); y++)
+        for (int x = MAX (0, b->x); x < MIN (h->width, b->x + b->width); x++)
+          {
+            gint16 o = h->owner[(gsize) y * h->width + x];
+            if (o >= 0)
+              inside[o]++, digits++;
+            else if (o == OWNER_MARK)
+              marks++;
+          }
+      double best = 0.0, second = 0.0;
+      int best_i = -1;
+      for (int i = 0; i < h->n_digits; i++)
+        {
+          double cover = total[i] > 0 ? (double) inside[i] / total[i] : 0.0;
+          if (cover > best)
+            second = best, best = cover, best_i = i;
+          else if (cover > second)
+            second = cover;
+        }
+      int label = -1;
+      if (best >= 0.9 && second <= 0.25 && marks <= 0.1 * inside[best_i])
+        label = h->label[best_i] - '0';
+      else if (second >= 0.5 || (best < 0.6 && second <= 0.25 && marks <= 0.1 * digits)
+               || (marks >= digits && best < 0.3))
+        label = DG_LABEL_NONE;
+      if (label >= 0 && dg_rng_uniform (&h->rng) >= (label == DG_LABEL_NONE ? h->keep_none : h->keep_digit))
+        label = -1;
+      h->counts[label < 0 ? 2 : label == DG_LABEL_NONE ? 1 : 0]++;
+      if (label < 0)
+        continue;
+      guint8 pixels[DG_IMAGE_PIXELS];
+      for (int j = 0; j < DG_IMAGE_PIXELS; j++)
+        pixels[j] = (guint8) CLAMP (lroundf (images[(gsize) k * DG_IMAGE_PIXELS + j] * 255.0f), 0, 255);
+      g_byte_array_append (h->images, pixels, DG_IMAGE_PIXELS);
+      guint8 l = (guint8) label;
+      g_byte_array_append (h->labels, &l, 1);
+    }
+}
+
+/* An IDX file of unsigned bytes with dimensions @dims (@rank of them). */
+static gboolean
+write_idx (const char *path, const guint8 *data, const int *dims, int rank, GError **error)
+{
+  g_autoptr (GByteArray) file = g_byte_array_new ();
+  guint8 head[4] = { 0, 0, 0x08, (guint8) rank };
+  gsize size = 1;
+  g_byte_array_append (file, head, 4);
+  for (int d = 0; d < rank; d++)
+    {
+      guint32 be = GUINT32_TO_BE ((guint32) dims[d]);
+      g_byte_array_append (file, (const guint8 *) &be, 4);
+      size *= (gsize) dims[d];
+    }
+  g_byte_array_append (file, data, (guint) size);
+  return g_file_set_contents (path, (const char *) file->data, (gssize) file->len, error);
+}
+
+/* A JPEG scan as its file would be read back. */
+static GdkPixbuf *
+jpeg_round_trip (GdkPixbuf *pixbuf, int quality, GError **error)
+{
+  g_autofree char *q = g_strdup_printf ("%d", quality);
+  g_autofree gchar *buffer = NULL;
+  gsize size = 0;
+  if (!gdk_pixbuf_save_to_buffer (pixbuf, &buffer, &size, "jpeg", error, "quality", q, NULL))
+    return NULL;
+  g_autoptr (GdkPixbufLoader) loader = gdk_pixbuf_loader_new ();
+  if (!gdk_pixbuf_loader_write (loader, (const guchar *) buffer, size, error)
+      || !gdk_pixbuf_loader_close (loader, error))
+    return NULL;
+  return g_object_ref (gdk_pixbuf_loader_get_pixbuf (loader));
+}
+
+/* make-strings --candidates WEIGHTS MNIST_DIR OUT_PREFIX COUNT: COUNT
+ * strings of each kind from the digits the model learnt from (never the
+ * validation split or the test set), read by segmentation, every candidate
+ * it shows the network labelled (harvest); half of the digits and a
+ * quarter of the rest are kept (keeping half of the rest read worse on
+ * validation strings).  Writes OUT_PREFIX-images-idx3-ubyte and
+ * OUT_PREFIX-labels-idx1-ubyte, for `digits-cli train --extra`. */
+static int
+make_candidates (const char *weights, DgIdx *images, DgIdx *labels, const char *prefix, int count)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DgModel) model = dg_model_load (weights, &error);
+  if (model == NULL)
+    {
+      g_printerr ("make-strings: %s\n", error->message);
+      return 1;
+    }
+  dg_model_prepare (model);
+  Harvest h = { .model = model, .keep_digit = 0.5, .keep_none = 0.25, .rng = dg_rng_at (8117, 0, 0) };
+  h.images = g_byte_array_new ();
+  h.labels = g_byte_array_new ();
+  int next_digit = 0;
+  for (int i = 0; i < count; i++)
+    for (int kind = 0; kind < N_KINDS; kind++)
+      {
+        DgRng rng = dg_rng_at (6151, (uint64_t) i, (uint64_t) kind);
+        g_autoptr (GString) label = g_string_new (NULL);
+        double H;
+        gboolean ruled;
+        Canvas c = compose (kind, images, labels, &next_digit, &rng, label, &H, &ruled);
+        int width = c.width, height = c.height;
+        Scan scan = present (&c, &rng, H, ruled);
+        g_autoptr (GdkPixbuf) read = scan.jpeg ? jpeg_round_trip (scan.pixbuf, scan.quality, &error)
+                                               : g_object_ref (scan.pixbuf);
+        if (read == NULL)
+          {
+            g_printerr ("make-strings: %s\n", error->message);
+            return 1;
+          }
+        g_autofree guint8 *grey = g_new (guint8, (gsize) width * height);
+        const guint8 *pixels = gdk_pixbuf_get_pixels (read);
+        int stride = gdk_pixbuf_get_rowstride (read), channels = gdk_pixbuf_get_n_channels (read);
+        for (int y = 0; y < height; y++)
+          for (int x = 0; x < width; x++)
+            grey[(gsize) y * width + x] = pixels[(gsize) y * stride + x * channels];
+        h.n_digits = (int) label->len;
+        h.label = label->str;
+        h.owner = scan.owner;
+        h.width = width;
+        h.height = height;
+        DgContrast contrast;
+        if (dg_contrast_init (&contrast, grey, width, height, width, NULL))
+          {
+            g_autoptr (DgReading) reading = dg_read_contrast (&contrast, harvest, &h, NULL);
+            dg_contrast_clear (&contrast);
+          }
+        scan_clear (&scan);
+      }
+  int n = (int) h.labels->len;
+  int image_dims[3] = { n, DG_IMAGE_SIDE, DG_IMAGE_SIDE }, label_dims[1] = { n };
+  g_autofree char *image_path = g_strconcat (prefix, "-images-idx3-ubyte", NULL);
+  g_autofree char *label_path = g_strconcat (prefix, "-labels-idx1-ubyte", NULL);
+  gboolean ok = write_idx (image_path, h.images->data, image_dims, 3, &error)
+                && write_idx (label_path, h.labels->data, label_dims, 1, &error);
+  if (!ok)
+    g_printerr ("make-strings: %s\n", error->message);
+  else
+    g_print ("%d candidates kept from %d digits' strings: %d digits, %d not one digit; %d left out\n",
+             n, next_digit, h.counts[0], h.counts[1], h.counts[2]);
+  g_byte_array_unref (h.images);
+  g_byte_array_unref (h.labels);
+  return ok ? 0 : 1;
 }
 
 int
@@ -362,28 +680,39 @@ main (int argc, char **argv)
   g_autoptr (DgIdx) images = NULL, labels = NULL;
   g_autoptr (GString) csv = g_string_new ("file,kind,label,presentation\n");
 
+  const char *weights = NULL;
   gboolean from_train = argc > 1 && strcmp (argv[1], "--from-train") == 0;
   if (from_train)
     {
       argv++;
       argc--;
     }
+  else if (argc > 2 && strcmp (argv[1], "--candidates") == 0)
+    {
+      weights = argv[2];
+      argv += 2;
+      argc -= 2;
+    }
   if (argc != 4 && argc != 5)
     {
-      g_printerr ("usage: make-strings [--from-train] MNIST_DIR OUT_DIR COUNT [FIRST]\n");
+      g_printerr ("usage: make-strings [--from-train] MNIST_DIR OUT_DIR COUNT [FIRST]\n"
+                  "       make-strings --candidates WEIGHTS MNIST_DIR OUT_PREFIX COUNT\n");
       return 2;
     }
   int count = MAX (1, atoi (argv[3]));
   int next_digit = argc == 5 ? atoi (argv[4]) : 0;
-  if (!dg_mnist_load (argv[1], from_train ? "train" : "t10k", &images, &labels, &error))
+  if (!dg_mnist_load (argv[1], from_train || weights != NULL ? "train" : "t10k", &images, &labels,
+                      &error))
     {
       g_printerr ("make-strings: %s\n", error->message);
       return 1;
     }
   /* dg_train_config_defaults: seed 1, 5000 held out (the shipped model's
    * metadata records the same). */
-  if (from_train)
-    keep_validation_split (images, labels, 1, 5000);
+  if (from_train || weights != NULL)
+    keep_split (images, labels, 1, 5000, from_train);
+  if (weights != NULL)
+    return make_candidates (weights, images, labels, argv[2], count);
   uint64_t presentation_seed = from_train ? 4049 : 2027;
   g_mkdir_with_parents (argv[2], 0755);
 
@@ -395,75 +724,22 @@ main (int argc, char **argv)
         double H;
         gboolean ruled;
         Canvas c = compose (kind, images, labels, &next_digit, &rng, label, &H, &ruled);
+        Scan scan = present (&c, &rng, H, ruled);
 
-        double angle = dg_rng_range (&rng, -5.0, 5.0) * G_PI / 180.0;
-        gboolean blur = dg_rng_uniform (&rng) < 1.0 / 3.0;
-        gboolean jpeg = dg_rng_uniform (&rng) < 0.5;
-        int quality = 70 + (int) (dg_rng_uniform (&rng) * 21);
-        double paper = dg_rng_range (&rng, 170, 250), ink = dg_rng_range (&rng, 0, 80);
-        double gradient = dg_rng_range (&rng, -30, 30), noise = dg_rng_range (&rng, 2, 10);
-
-        /* Turned about the centre: each output pixel samples the canvas. */
-        int width = c.width, height = c.height;
-        double ca = cos (angle), sa = sin (angle), mx = width / 2.0, my = height / 2.0;
-        g_autofree double *grey = g_new (double, (gsize) width * height);
-        for (int y = 0; y < height; y++)
-          for (int x = 0; x < width; x++)
-            {
-              double u = ca * (x + 0.5 - mx) + sa * (y + 0.5 - my) + mx - 0.5;
-              double v = -sa * (x + 0.5 - mx) + ca * (y + 0.5 - my) + my - 0.5;
-              int u0 = (int) floor (u), v0 = (int) floor (v);
-              double fu = u - u0, fv = v - v0, s = 0.0;
-              for (int dv = 0; dv < 2; dv++)
-                for (int du = 0; du < 2; du++)
-                  {
-                    int xi = u0 + du, yi = v0 + dv;
-                    if (xi >= 0 && yi >= 0 && xi < width && yi < height)
-                      s += c.ink[(gsize) yi * width + xi] * (du ? fu : 1 - fu) * (dv ? fv : 1 - fv);
-                  }
-              double background = paper + gradient * ((double) x / width - 0.5);
-              grey[(gsize) y * width + x] = background + (ink - background) * s;
-            }
-        if (blur)
-          {
-            g_autofree double *copy = g_memdup2 (grey, sizeof (double) * width * height);
-            for (int y = 1; y < height - 1; y++)
-              for (int x = 1; x < width - 1; x++)
-                {
-                  double s = 0.0;
-                  for (int dy = -1; dy <= 1; dy++)
-                    for (int dx = -1; dx <= 1; dx++)
-                      s += copy[(gsize) (y + dy) * width + x + dx];
-                  grey[(gsize) y * width + x] = s / 9.0;
-                }
-          }
-        g_autoptr (GdkPixbuf) page = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, width, height);
-        guint8 *pixels = gdk_pixbuf_get_pixels (page);
-        int stride = gdk_pixbuf_get_rowstride (page);
-        for (int y = 0; y < height; y++)
-          for (int x = 0; x < width; x++)
-            {
-              double v = grey[(gsize) y * width + x] + noise * dg_rng_normal (&rng);
-              guint8 level = (guint8) CLAMP (lround (v), 0, 255);
-              guint8 *p = pixels + (gsize) y * stride + x * 3;
-              p[0] = p[1] = p[2] = level;
-            }
-        g_free (c.ink);
-
-        g_autofree char *name = g_strdup_printf ("%s-%05d.%s", kind_names[kind], i, jpeg ? "jpg" : "png");
+        g_autofree char *name = g_strdup_printf ("%s-%05d.%s", kind_names[kind], i,
+                                                 scan.jpeg ? "jpg" : "png");
         g_autofree char *path = g_build_filename (argv[2], name, NULL);
-        g_autofree char *q = g_strdup_printf ("%d", quality);
-        gboolean saved = jpeg ? gdk_pixbuf_save (page, path, "jpeg", &error, "quality", q, NULL)
-                              : gdk_pixbuf_save (page, path, "png", &error, NULL);
+        g_autofree char *q = g_strdup_printf ("%d", scan.quality);
+        gboolean saved = scan.jpeg ? gdk_pixbuf_save (scan.pixbuf, path, "jpeg", &error, "quality", q, NULL)
+                                   : gdk_pixbuf_save (scan.pixbuf, path, "png", &error, NULL);
         if (!saved)
           {
             g_printerr ("make-strings: %s: %s\n", path, error->message);
             return 1;
           }
-        g_string_append_printf (csv, "%s,%s,%s,%s%s%s%s height %.0f angle %.1f\n", name,
-                                kind_names[kind], label->str, ruled ? "ruled" : "plain",
-                                blur ? " blur" : "", jpeg ? " jpeg" : "", " noise", H,
-                                angle * 180.0 / G_PI);
+        g_string_append_printf (csv, "%s,%s,%s,%s\n", name, kind_names[kind], label->str,
+                                scan.presentation->str);
+        scan_clear (&scan);
       }
 
   g_autofree char *csv_path = g_build_filename (argv[2], "labels.csv", NULL);

@@ -100,6 +100,17 @@ model (void)
   return loaded;
 }
 
+/* The model the window reads images of several digits with. */
+static DgModel *
+strings_model (void)
+{
+  DgModel *loaded = digits_application_get_strings_model (app);
+
+  g_assert_nonnull (loaded);
+  g_assert_true (loaded != model ()); /* the shipped strings model was found */
+  return loaded;
+}
+
 /* --- Reading the window back --- */
 
 static gboolean
@@ -904,7 +915,8 @@ assert_page_selection (const DgReading *page, int index)
 
 /* Writes a page of MNIST test digits @indices (see mnist_page_pixbuf) to
  * the scratch file @name, its path in @path and its labels in @labels, and
- * reads it with the engine here, as the window will. */
+ * reads it with the engine here, as the window will (with the strings
+ * model). */
 static DgReading *
 write_page (const char *name, const int *indices, int n_indices, char **path, GString *labels)
 {
@@ -918,7 +930,7 @@ write_page (const char *name, const int *indices, int n_indices, char **path, GS
   g_assert_no_error (error);
   grey = dg_grey_image_load (*path, &error);
   g_assert_no_error (error);
-  page = dg_read_digits (model (), grey->grey, grey->width, grey->height, grey->width, &error);
+  page = dg_read_digits (strings_model (), grey->grey, grey->width, grey->height, grey->width, &error);
   g_assert_no_error (error);
   return page;
 }

@@ -16,6 +16,36 @@ grep -q "^epoch  4/4  loss" "$tmp/train.log" || fail "no progress line: $(cat "$
 grep -q 'img/s' "$tmp/train.log" || fail "no throughput in the progress line"
 [ -s "$tmp/smoke.safetensors" ] || fail "train wrote no weights"
 
+# Training on from those weights with extra images, some labelled 255
+# ("not one digit"): the base's recipe stays in the metadata.
+/usr/bin/python3 - "$tmp" <<'PY'
+import struct, sys
+tmp = sys.argv[1]
+n = 64
+with open(f"{tmp}/extra-images-idx3-ubyte", "wb") as f:
+    f.write(struct.pack(">IIII", 0x803, n, 28, 28) + bytes((i * 7 + p) % 256 for i in range(n) for p in range(784)))
+with open(f"{tmp}/extra-labels-idx1-ubyte", "wb") as f:
+    f.write(struct.pack(">II", 0x801, n) + bytes(255 if i % 2 else i % 10 for i in range(n)))
+with open(f"{tmp}/bad-images-idx3-ubyte", "wb") as f:
+    f.write(struct.pack(">IIII", 0x803, 1, 28, 28) + bytes(784))
+with open(f"{tmp}/bad-labels-idx1-ubyte", "wb") as f:
+    f.write(struct.pack(">II", 0x801, 1) + bytes([12]))
+PY
+"$cli" train --init "$tmp/smoke.safetensors" --extra "$tmp/extra" --out "$tmp/more.safetensors" \
+  --epochs 1 --max-train 500 --val 200 --no-augment --threads 2 > "$tmp/more.log"
+grep -q "and 64 more images" "$tmp/more.log" || fail "extra images not used: $(cat "$tmp/more.log")"
+grep -q '"base_command": *"digits-cli train --out' "$tmp/more.safetensors" || fail "no base_command in metadata"
+set +e
+"$cli" train --init "$tmp/smoke.safetensors" --extra "$tmp/bad" --out "$tmp/bad.safetensors" --epochs 1 \
+  > /dev/null 2> "$tmp/err"
+status=$?
+"$cli" train --init "$tmp/smoke.safetensors" --arch conv8k3,dense10 --out "$tmp/bad.safetensors" \
+  > /dev/null 2> "$tmp/err2"
+status2=$?
+set -e
+[ $status -eq 1 ] && grep -q "label 12 of item 0" "$tmp/err" || fail "bad extra labels: $status $(cat "$tmp/err")"
+[ $status2 -eq 2 ] && grep -q -- "--init" "$tmp/err2" || fail "--init with --arch: $status2 $(cat "$tmp/err2")"
+
 # eval reads them back and reports accuracy, the matrix and per-class scores.
 "$cli" eval --weights "$tmp/smoke.safetensors" --limit 2000 > "$tmp/eval.log"
 acc=$(sed -n 's/^accuracy: \([0-9.]*\)%.*/\1/p' "$tmp/eval.log")

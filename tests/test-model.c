@@ -220,14 +220,15 @@ loss_at (DgModel *model, DgWorkspace *ws, int n, const float *images, const guin
 }
 
 /* Central differences against the analytic gradient for a sample of every
- * parameter tensor of @arch. */
+ * parameter tensor of @arch; one image of the batch is labelled "not one
+ * digit" (a uniform target). */
 static void
 check_gradients (const char *arch)
 {
   enum { N = 3, SAMPLES = 12 };
   g_autoptr (DgModel) model = make_model (arch, 7);
   g_autofree float *images = random_images (N, 11);
-  guint8 labels[N] = { 3, 7, 1 };
+  guint8 labels[N] = { 3, DG_LABEL_NONE, 1 };
   DgWorkspace *ws = dg_workspace_new (model, N);
   DgRng rng = dg_rng_at (5, 6, 7);
   int checked = 0, skipped = 0;
@@ -235,6 +236,10 @@ check_gradients (const char *arch)
   model->grads = g_new0 (float, model->n_params);
   loss_at (model, ws, N, images, labels);
   dg_backward (model, ws, labels);
+  /* Cross-entropy against the uniform distribution is at least its
+   * entropy, log 10, reached when the network is wholly unsure. */
+  g_assert_cmpfloat (loss_at (model, ws, 1, images + DG_IMAGE_PIXELS, labels + 1), >=, log (10.0) - 1e-6);
+  loss_at (model, ws, N, images, labels);
 
   for (int i = 0; i < model->n_layers; i++)
     {

@@ -15,6 +15,7 @@
 #include "dg-segment.h"
 
 #include <glib.h>
+#include <math.h>
 #include <string.h>
 
 #define MAX_SIDE   4096
@@ -23,7 +24,8 @@
 static DgModel *model;
 
 static void
-classify_by_ink (int n, const float *images, float *probs, gpointer user_data)
+classify_by_ink (int n, const float *images, const DgBox *boxes, float *probs, float *fits,
+                 gpointer user_data)
 {
   for (int i = 0; i < n; i++)
     {
@@ -36,6 +38,7 @@ classify_by_ink (int n, const float *images, float *probs, gpointer user_data)
       float sure = 0.1f + 0.9f * (float) (1.0 - (mass - (int) mass));
       for (int c = 0; c < DG_CLASSES; c++)
         probs[i * DG_CLASSES + c] = c == top ? sure : (1.0f - sure) / (DG_CLASSES - 1);
+      fits[i] = logf (sure);
     }
 }
 
