@@ -974,8 +974,12 @@ dg_estimate_background (const guint8 *grey, int width, int height, int stride,
       for (int y = y0; y < y1; y++)
         {
           const guint8 *row = grey + (gsize) y * stride;
-          for (int x = 0; x < width; x++)
-            block_hist[(x / k) * 256 + row[x]]++;
+          for (int bx = 0; bx < blocks_x; bx++)
+            {
+              guint32 *hist = block_hist + bx * 256;
+              for (int x = bx * k; x < MIN (width, (bx + 1) * k); x++)
+                hist[row[x]]++;
+            }
         }
       for (int bx = 0; bx < blocks_x; bx++)
         {
