@@ -88,6 +88,7 @@
 #define MERGE_STACKED 0.6    /* and earns it for one above the other, overlapping across
                               * this much of the narrower's width: two pieces stacked in a
                               * line of digits are one (two loops of a broken 8, each a 0) */
+#define KEEP_TALL 0.7        /* a line read as nothing is read again keeping atoms this tall (H) */
 #define DROP_BASE 0.3        /* leaving an atom out costs 0.3 + 2.7 x its area */
 #define DROP_AREA 2.7        /* relative to a digit's, capped at 1 */
 
@@ -1669,59 +1670,79 @@ dg_read_contrast (const DgContrast *contrast, DgClassifyFunc classify, gpointer 
       double band_bottom = n_like > 0 ? bottoms[n_like / 2] : 0.0;
       g_free (tops);
       g_free (bottoms);
-      for (int e = 1; e <= n; e++)
+      /* A line read as nothing but marks, though it holds ink of a digit's
+       * height, is read again, leaving out no such ink: all of a number in
+       * bold, fused into one blob, is better read and shown unsure than not
+       * read at all. */
+      for (int keep_tall = 0; keep_tall < 2; keep_tall++)
         {
-          int a = e - 1;
-          const Component *c = &comps[g_array_index (work->line->members, int, a)];
-          int path[MAX_CUTS + 2];
-          double split;
-          gboolean edge = n >= 3 && (a == first_digit_like || a == last_digit_like);
-          best[e] = best[a] + drop_cost (c, work->digit_area, edge);
-          from[e] = 1;
-          how[e] = 0;
-          best_split (work, (const Piece *) pieces->data, a, path, &split);
-          if (edge && split > -G_MAXDOUBLE)
-            split -= edge_penalty (&g_array_index (pieces, Piece, work->single[a]), work->H,
-                                   band_top, band_bottom);
-          if (split > -G_MAXDOUBLE && best[a] + split > best[e])
+          gboolean tall_dropped = FALSE;
+          for (int e = 1; e <= n; e++)
             {
-              best[e] = best[a] + split;
-              how[e] = 1;
-            }
-          for (int k = 1; k < MAX_MERGE && e - 1 - k >= 0; k++)
-            {
-              int idx = work->merged[(e - 1 - k) * MAX_MERGE + k];
-              if (idx < 0)
-                continue;
-              if (work->merge_needs_doubt[(e - 1 - k) * MAX_MERGE + k])
+              int a = e - 1;
+              const Component *c = &comps[g_array_index (work->line->members, int, a)];
+              int path[MAX_CUTS + 2];
+              double split;
+              gboolean edge = n >= 3 && (a == first_digit_like || a == last_digit_like);
+              gboolean tall = c->y1 - c->y0 + 1 >= KEEP_TALL * work->H;
+              best[e] = best[a] + drop_cost (c, work->digit_area, edge)
+                        - (keep_tall && tall ? 100.0 : 0.0);
+              from[e] = 1;
+              how[e] = 0;
+              best_split (work, (const Piece *) pieces->data, a, path, &split);
+              if (edge && split > -G_MAXDOUBLE)
+                split -= edge_penalty (&g_array_index (pieces, Piece, work->single[a]), work->H,
+                                       band_top, band_bottom);
+              if (split > -G_MAXDOUBLE && best[a] + split > best[e])
                 {
-                  gboolean doubt = FALSE;
-                  for (int j = e - 1 - k; j < e; j++)
-                    {
-                      const Piece *part = &g_array_index (pieces, Piece, work->single[j]);
-                      doubt |= !part->ok || part->fit < log (MERGE_DOUBT);
-                    }
-                  if (!doubt)
+                  best[e] = best[a] + split;
+                  how[e] = 1;
+                }
+              for (int k = 1; k < MAX_MERGE && e - 1 - k >= 0; k++)
+                {
+                  int idx = work->merged[(e - 1 - k) * MAX_MERGE + k];
+                  if (idx < 0)
                     continue;
-                }
-              double v = piece_score (&g_array_index (pieces, Piece, idx), work);
-              for (int j = e - 1 - k; j < e - 1 && v > -G_MAXDOUBLE; j++)
-                {
-                  const Component *p = &comps[g_array_index (work->line->members, int, j)];
-                  const Component *q = &comps[g_array_index (work->line->members, int, j + 1)];
-                  int narrower = MIN (p->x1 - p->x0, q->x1 - q->x0) + 1;
-                  v += overlap (p->x0, p->x1, q->x0, q->x1) < MERGE_STACKED * narrower ? -MERGE_COST
-                                                                                        : MERGE_COST;
-                }
-              if (v > -G_MAXDOUBLE && best[e - 1 - k] + v > best[e])
-                {
-                  best[e] = best[e - 1 - k] + v;
-                  from[e] = k + 1;
-                  how[e] = 2;
+                  if (work->merge_needs_doubt[(e - 1 - k) * MAX_MERGE + k])
+                    {
+                      gboolean doubt = FALSE;
+                      for (int j = e - 1 - k; j < e; j++)
+                        {
+                          const Piece *part = &g_array_index (pieces, Piece, work->single[j]);
+                          doubt |= !part->ok || part->fit < log (MERGE_DOUBT);
+                        }
+                      if (!doubt)
+                        continue;
+                    }
+                  double v = piece_score (&g_array_index (pieces, Piece, idx), work);
+                  for (int j = e - 1 - k; j < e - 1 && v > -G_MAXDOUBLE; j++)
+                    {
+                      const Component *p = &comps[g_array_index (work->line->members, int, j)];
+                      const Component *q = &comps[g_array_index (work->line->members, int, j + 1)];
+                      int narrower = MIN (p->x1 - p->x0, q->x1 - q->x0) + 1;
+                      v += overlap (p->x0, p->x1, q->x0, q->x1) < MERGE_STACKED * narrower
+                               ? -MERGE_COST
+                               : MERGE_COST;
+                    }
+                  if (v > -G_MAXDOUBLE && best[e - 1 - k] + v > best[e])
+                    {
+                      best[e] = best[e - 1 - k] + v;
+                      from[e] = k + 1;
+                      how[e] = 2;
+                    }
                 }
             }
-        }
 
+          gboolean all_dropped = TRUE;
+          for (int e = n; e > 0; e -= from[e])
+            {
+              all_dropped &= how[e] == 0;
+              const Component *c = &comps[g_array_index (work->line->members, int, e - from[e])];
+              tall_dropped |= how[e] == 0 && c->y1 - c->y0 + 1 >= KEEP_TALL * work->H;
+            }
+          if (!(all_dropped && tall_dropped))
+            break;
+        }
       /* Back from the end, then forwards into the reading. */
       int *steps = g_new (int, n + 1);
       int n_steps = 0;

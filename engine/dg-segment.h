@@ -76,8 +76,9 @@ typedef struct
 /* Reads every digit in an 8-bit grey image (0 = black; rows @stride bytes
  * apart; the limits of dg_preprocess_grey) with @model.  The strings model
  * (DG_WEIGHTS_STRINGS) reads pages best: it knows a pair or a piece of a
- * digit from a digit.  No ink, or ink of which no part reads as a digit, is
- * DG_PREPROCESS_ERROR_NOTHING_TO_READ.  The model is
+ * digit from a digit.  No ink, or only ink that is no digit (specks, rules,
+ * marks shorter than a digit), is DG_PREPROCESS_ERROR_NOTHING_TO_READ; ink
+ * of a digit's height is read, if need be unsure.  The model is
  * prepared (dg_model_prepare) on first use; several threads may then read
  * with one model at once.  About 12 ms for a 2500 x 1100 scan with eight
  * digits on one core (digits-cli bench). */

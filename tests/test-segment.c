@@ -54,7 +54,8 @@ shipped_model (void)
   if (model == NULL)
     {
       g_autoptr (GError) error = NULL;
-      g_autofree char *path = dg_model_find_default_weights (&error);
+      /* What the program reads pages with. */
+      g_autofree char *path = dg_model_find_strings_weights (&error);
       g_assert_no_error (error);
       model = dg_model_load (path, &error);
       g_assert_no_error (error);
@@ -468,6 +469,39 @@ test_nothing (void)
   g_free (page.grey);
 }
 
+/* A classifier sure of nothing: every candidate a toss-up, and a worse
+ * reading than leaving the ink out. */
+static void
+classify_unsure (int n, const float *images, const DgBox *boxes, float *probs, float *fits,
+                 gpointer user_data)
+{
+  for (int i = 0; i < n; i++)
+    {
+      for (int c = 0; c < DG_CLASSES; c++)
+        probs[i * DG_CLASSES + c] = c == 3 ? 0.2f : 0.8f / (DG_CLASSES - 1);
+      fits[i] = logf (0.02f);
+    }
+}
+
+/* Ink of a digit's height is read even when no reading of it is sure
+ * (leaving it all out would cost less): shown unsure, not as nothing. */
+static void
+test_unsure_kept (void)
+{
+  g_autoptr (GError) error = NULL;
+  Page page = page_new (700, 300);
+  draw_text (&page, "38", 100, 80, 120, 160);
+  DgContrast contrast;
+  g_assert_true (dg_contrast_init (&contrast, page.grey, page.width, page.height, page.width, &error));
+  g_autoptr (DgReading) reading = dg_read_contrast (&contrast, classify_unsure, NULL, &error);
+  dg_contrast_clear (&contrast);
+  g_assert_no_error (error);
+  g_assert_nonnull (reading);
+  g_assert_cmpint (reading->n_digits, >=, 1);
+  g_assert_cmpfloat (reading->confidence, <, DG_UNSURE_BELOW);
+  g_free (page.grey);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -486,6 +520,7 @@ main (int argc, char **argv)
   g_test_add_func ("/segment/read/marks-ignored", test_marks_ignored);
   g_test_add_func ("/segment/read/two-lines", test_two_lines);
   g_test_add_func ("/segment/read/nothing", test_nothing);
+  g_test_add_func ("/segment/read/unsure-kept", test_unsure_kept);
   g_test_add_func ("/segment/read/threads", test_threads);
   return g_test_run ();
 }
