@@ -1391,6 +1391,108 @@ best_split (const LineWork *work, const Piece *pieces, int a, int *path, double 
   return n;
 }
 
+/* Score of atoms @first .. @first + @k read as one digit, or -G_MAXDOUBLE
+ * when that is not tried: merely close full-height atoms are merged only
+ * when one of them reads unsure alone.  Each join costs MERGE_COST, or
+ * earns it where the two are stacked. */
+static double
+merge_score (const LineWork *work, const Piece *pieces, int first, int k)
+{
+  int idx = work->merged[first * MAX_MERGE + k];
+  if (idx < 0)
+    return -G_MAXDOUBLE;
+  if (work->merge_needs_doubt[first * MAX_MERGE + k])
+    {
+      gboolean doubt = FALSE;
+      for (int j = first; j <= first + k; j++)
+        {
+          const Piece *part = &pieces[work->single[j]];
+          doubt |= !part->ok || part->fit < log (MERGE_DOUBT);
+        }
+      if (!doubt)
+        return -G_MAXDOUBLE;
+    }
+  double v = piece_score (&pieces[idx], work);
+  for (int j = first; j < first + k && v > -G_MAXDOUBLE; j++)
+    {
+      const Component *p = &work->comps[g_array_index (work->line->members, int, j)];
+      const Component *q = &work->comps[g_array_index (work->line->members, int, j + 1)];
+      int narrower = MIN (p->x1 - p->x0, q->x1 - q->x0) + 1;
+      v += overlap (p->x0, p->x1, q->x0, q->x1) < MERGE_STACKED * narrower ? -MERGE_COST
+                                                                            : MERGE_COST;
+    }
+  return v;
+}
+
+/* The ends of a line's amount: its first and last atoms that could be
+ * digits or signs (not a box's side, not a comma), and the band its digits
+ * fill (median top and bottom rows). */
+typedef struct
+{
+  int first, last;
+  double top, bottom;
+} LineEnds;
+
+/* Whether atom @a of the line is as tall as a digit. */
+static gboolean
+atom_tall (const LineWork *work, int a)
+{
+  const Component *c = &work->comps[g_array_index (work->line->members, int, a)];
+  return c->y1 - c->y0 + 1 >= KEEP_TALL * work->H;
+}
+
+/* The dynamic programme over the line's atoms: @best (n + 1) the score of
+ * the best reading of the first e atoms, @from (n + 1) how many atoms its
+ * last step took, @how (n + 1) what it did with them (0 left out, 1 read
+ * alone or split, 2 merged).  With @keep_tall, leaving out an atom as tall
+ * as a digit costs so much that any reading of it wins.  Returns FALSE when
+ * the reading leaves out everything, some of it as tall as a digit. */
+static gboolean
+read_line (const LineWork *work, const Piece *pieces, const LineEnds *ends, gboolean keep_tall,
+           double *best, int *from, int *how)
+{
+  int n = work->n_atoms;
+  best[0] = 0.0;
+  for (int e = 1; e <= n; e++)
+    {
+      int a = e - 1;
+      const Component *c = &work->comps[g_array_index (work->line->members, int, a)];
+      int path[MAX_CUTS + 2];
+      double split;
+      gboolean edge = n >= 3 && (a == ends->first || a == ends->last);
+      best[e] = best[a] + drop_cost (c, work->digit_area, edge)
+                - (keep_tall && atom_tall (work, a) ? 100.0 : 0.0);
+      from[e] = 1;
+      how[e] = 0;
+      best_split (work, pieces, a, path, &split);
+      if (edge && split > -G_MAXDOUBLE)
+        split -= edge_penalty (&pieces[work->single[a]], work->H, ends->top, ends->bottom);
+      if (split > -G_MAXDOUBLE && best[a] + split > best[e])
+        {
+          best[e] = best[a] + split;
+          how[e] = 1;
+        }
+      for (int k = 1; k < MAX_MERGE && e - 1 - k >= 0; k++)
+        {
+          double v = merge_score (work, pieces, e - 1 - k, k);
+          if (v > -G_MAXDOUBLE && best[e - 1 - k] + v > best[e])
+            {
+              best[e] = best[e - 1 - k] + v;
+              from[e] = k + 1;
+              how[e] = 2;
+            }
+        }
+    }
+
+  gboolean all_dropped = TRUE, tall_dropped = FALSE;
+  for (int e = n; e > 0; e -= from[e])
+    {
+      all_dropped &= how[e] == 0;
+      tall_dropped |= how[e] == 0 && atom_tall (work, e - from[e]);
+    }
+  return !(all_dropped && tall_dropped);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Reading                                                                   */
 
@@ -1646,9 +1748,7 @@ dg_read_contrast (const DgContrast *contrast, DgClassifyFunc classify, gpointer 
       double *best = g_new (double, n + 1);
       int *from = g_new (int, n + 1);  /* atoms taken by the last step */
       int *how = g_new (int, n + 1);   /* 0 drop, 1 alone or split, 2 merged */
-      best[0] = 0.0;
-      /* The ends of the amount: the first and last atoms that could be
-       * digits or signs (not a box's side, not a comma). */
+      /* The ends of the amount (LineEnds). */
       int first_digit_like = -1, last_digit_like = -1, n_like = 0;
       double *tops = g_new (double, n), *bottoms = g_new (double, n);
       for (int a = 0; a < n; a++)
@@ -1674,75 +1774,9 @@ dg_read_contrast (const DgContrast *contrast, DgClassifyFunc classify, gpointer 
        * height, is read again, leaving out no such ink: all of a number in
        * bold, fused into one blob, is better read and shown unsure than not
        * read at all. */
-      for (int keep_tall = 0; keep_tall < 2; keep_tall++)
-        {
-          gboolean tall_dropped = FALSE;
-          for (int e = 1; e <= n; e++)
-            {
-              int a = e - 1;
-              const Component *c = &comps[g_array_index (work->line->members, int, a)];
-              int path[MAX_CUTS + 2];
-              double split;
-              gboolean edge = n >= 3 && (a == first_digit_like || a == last_digit_like);
-              gboolean tall = c->y1 - c->y0 + 1 >= KEEP_TALL * work->H;
-              best[e] = best[a] + drop_cost (c, work->digit_area, edge)
-                        - (keep_tall && tall ? 100.0 : 0.0);
-              from[e] = 1;
-              how[e] = 0;
-              best_split (work, (const Piece *) pieces->data, a, path, &split);
-              if (edge && split > -G_MAXDOUBLE)
-                split -= edge_penalty (&g_array_index (pieces, Piece, work->single[a]), work->H,
-                                       band_top, band_bottom);
-              if (split > -G_MAXDOUBLE && best[a] + split > best[e])
-                {
-                  best[e] = best[a] + split;
-                  how[e] = 1;
-                }
-              for (int k = 1; k < MAX_MERGE && e - 1 - k >= 0; k++)
-                {
-                  int idx = work->merged[(e - 1 - k) * MAX_MERGE + k];
-                  if (idx < 0)
-                    continue;
-                  if (work->merge_needs_doubt[(e - 1 - k) * MAX_MERGE + k])
-                    {
-                      gboolean doubt = FALSE;
-                      for (int j = e - 1 - k; j < e; j++)
-                        {
-                          const Piece *part = &g_array_index (pieces, Piece, work->single[j]);
-                          doubt |= !part->ok || part->fit < log (MERGE_DOUBT);
-                        }
-                      if (!doubt)
-                        continue;
-                    }
-                  double v = piece_score (&g_array_index (pieces, Piece, idx), work);
-                  for (int j = e - 1 - k; j < e - 1 && v > -G_MAXDOUBLE; j++)
-                    {
-                      const Component *p = &comps[g_array_index (work->line->members, int, j)];
-                      const Component *q = &comps[g_array_index (work->line->members, int, j + 1)];
-                      int narrower = MIN (p->x1 - p->x0, q->x1 - q->x0) + 1;
-                      v += overlap (p->x0, p->x1, q->x0, q->x1) < MERGE_STACKED * narrower
-                               ? -MERGE_COST
-                               : MERGE_COST;
-                    }
-                  if (v > -G_MAXDOUBLE && best[e - 1 - k] + v > best[e])
-                    {
-                      best[e] = best[e - 1 - k] + v;
-                      from[e] = k + 1;
-                      how[e] = 2;
-                    }
-                }
-            }
-
-          gboolean all_dropped = TRUE;
-          for (int e = n; e > 0; e -= from[e])
-            {
-              all_dropped &= how[e] == 0;
-              const Component *c = &comps[g_array_index (work->line->members, int, e - from[e])];
-              tall_dropped |= how[e] == 0 && c->y1 - c->y0 + 1 >= KEEP_TALL * work->H;
-            }
-          if (!(all_dropped && tall_dropped))
-            break;
-        }
+      LineEnds ends = { first_digit_like, last_digit_like, band_top, band_bottom };
+      if (!read_line (work, (const Piece *) pieces->data, &ends, FALSE, best, from, how))
+        read_line (work, (const Piece *) pieces->data, &ends, TRUE, best, from, how);
       /* Back from the end, then forwards into the reading. */
       int *steps = g_new (int, n + 1);
       int n_steps = 0;
@@ -1858,11 +1892,8 @@ dg_read_contrast (const DgContrast *contrast, DgClassifyFunc classify, gpointer 
   return reading;
 }
 
-/* The model's probabilities; how well an image reads as one digit is how
- * sure it is of its top class (the strings model, trained to be unsure of
- * what is not one digit, makes that mean something). */
-static void
-classify_with_model (int n, const float *images, const DgBox *boxes, float *probs, float *fits,
+void
+dg_classify_with_model (int n, const float *images, const DgBox *boxes, float *probs, float *fits,
                      gpointer user_data)
 {
   dg_model_predict (user_data, n, images, probs);
@@ -1884,7 +1915,7 @@ dg_read_digits (DgModel *model, const guint8 *grey, int width, int height, int s
   if (!dg_contrast_init (&contrast, grey, width, height, stride, error))
     return NULL;
   dg_model_prepare (model);
-  DgReading *reading = dg_read_contrast (&contrast, classify_with_model, model, error);
+  DgReading *reading = dg_read_contrast (&contrast, dg_classify_with_model, model, error);
   dg_contrast_clear (&contrast);
   return reading;
 }

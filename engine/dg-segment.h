@@ -85,6 +85,13 @@ typedef struct
 DgReading *dg_read_digits (DgModel *model, const guint8 *grey, int width, int height, int stride,
                            GError **error);
 
+/* The classifier dg_read_digits uses, @user_data the model: its
+ * probabilities, and for the fit the log of the top one (the strings
+ * model, trained to be unsure of what is not one digit, makes that mean
+ * something). */
+void dg_classify_with_model (int n, const float *images, const DgBox *boxes, float *probs,
+                             float *fits, gpointer user_data);
+
 /* The same from a measured contrast, with any classifier. */
 DgReading *dg_read_contrast (const DgContrast *contrast, DgClassifyFunc classify,
                              gpointer user_data, GError **error);

@@ -513,9 +513,7 @@ harvest (int n, const float *images, const DgBox *boxes, float *probs, float *fi
          gpointer user_data)
 {
   Harvest *h = user_data;
-  dg_model_predict (h->model, n, images, probs);
-  for (int k = 0; k < n; k++)
-    fits[k] = logf (MAX (probs[(gsize) k * DG_CLASSES + dg_argmax (probs + (gsize) k * DG_CLASSES, DG_CLASSES)], 1e-9f));
+  dg_classify_with_model (n, images, boxes, probs, fits, h->model);
   g_autofree int *total = g_new0 (int, h->n_digits);
   g_autofree int *inside = g_new (int, h->n_digits);
   for (gsize p = 0; p < (gsize) h->width * h->height; p++)
