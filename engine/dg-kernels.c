@@ -1,4 +1,4 @@
-/* dg-kernels.c: the arithmetic — convolutions (Winograd F(2x2, 3x3) and
+/* dg-kernels.c: the arithmetic — convolutions (Winograd F(4x4, 3x3) and
  * im2col + GEMM), dense layers, max pooling, softmax — on channel-major
  * batches (C, B, H*W).  dg-model.c decides what runs; this file runs it.
  * The GEMM-shaped work is one cblas_sgemm per block of columns, one block
@@ -228,19 +228,85 @@ conv_backward_weights_im2col (const float *in, int C, int B, int H, int W, int k
   g_free (partial);
 }
 
-/* Winograd F(2x2, 3x3) (Lavin and Gray, 2015): each 2x2 block of a 3x3
- * convolution's output comes from a 4x4 input tile with 16 multiplies per
- * (input, output) channel pair instead of 36, so the multiply work is 2.25x
+/* Winograd F(4x4, 3x3) (Lavin and Gray, 2015): each 4x4 block of a 3x3
+ * convolution's output comes from a 6x6 input tile with 36 multiplies per
+ * (input, output) channel pair instead of 144, so the multiply work is 4x
  * smaller.  With U = G g G^T (kernel), V = B^T d B (input tile) and
- * Y = A^T [U . V] A, the 16 positions of the 4x4 grid are independent, and
+ * Y = A^T [U . V] A, the 36 positions of the 6x6 grid are independent, and
  * over a block of tiles each is one matrix product M = U V with U (O, C)
  * and V (C, tiles).  Training reuses the same pieces: the input gradient is
  * a Winograd convolution with flipped kernels, and the weight gradient is
- * dU = dM V^T with dM = A dY A^T, dW = G^T dU G. */
+ * dU = dM V^T with dM = A dY A^T, dW = G^T dU G.  The matrices are those of
+ * the interpolation points 0, 1, -1, 2, -2 (and infinity). */
 
 #define WINO_MIN_CHANNELS 4 /* below this, one im2col GEMM is faster */
 
-/* U (16, O, C) from w (O, C, 3, 3). */
+/* Eight floats, loaded and stored at any alignment. */
+typedef float v8f __attribute__ ((vector_size (32), aligned (4)));
+typedef int v8i __attribute__ ((vector_size (32)));
+
+/* The one-dimensional transforms, on eight tiles at once. */
+
+/* B^T d: six input values to six transformed ones. */
+static inline void
+transform_input (const v8f d[6], v8f r[6])
+{
+  r[0] = 4.0f * d[0] - 5.0f * d[2] + d[4];
+  r[1] = d[3] + d[4] - 4.0f * (d[1] + d[2]);
+  r[2] = d[4] - d[3] + 4.0f * (d[1] - d[2]);
+  r[3] = d[4] - d[2] + 2.0f * (d[3] - d[1]);
+  r[4] = d[4] - d[2] - 2.0f * (d[3] - d[1]);
+  r[5] = 4.0f * d[1] - 5.0f * d[3] + d[5];
+}
+
+/* A^T m: six products to four outputs. */
+static inline void
+transform_output (const v8f m[6], v8f y[4])
+{
+  v8f s12 = m[1] + m[2], d12 = m[1] - m[2];
+  v8f s34 = m[3] + m[4], d34 = m[3] - m[4];
+  y[0] = m[0] + s12 + s34;
+  y[1] = d12 + 2.0f * d34;
+  y[2] = s12 + 4.0f * s34;
+  y[3] = d12 + 8.0f * d34 + m[5];
+}
+
+/* A u: four output gradients to six. */
+static inline void
+transform_grad_output (const v8f u[4], v8f m[6])
+{
+  v8f s02 = u[0] + u[2], s13 = u[1] + u[3];
+  v8f t02 = u[0] + 4.0f * u[2], t13 = 2.0f * u[1] + 8.0f * u[3];
+  m[0] = u[0];
+  m[1] = s02 + s13;
+  m[2] = s02 - s13;
+  m[3] = t02 + t13;
+  m[4] = t02 - t13;
+  m[5] = u[3];
+}
+
+/* G g (three kernel values to six) and G^T u (six back to three), one
+ * kernel at a time: they run once per kernel, not per tile. */
+static inline void
+transform_kernel (float g0, float g1, float g2, float r[6])
+{
+  r[0] = g0 / 4.0f;
+  r[1] = -(g0 + g1 + g2) / 6.0f;
+  r[2] = -(g0 - g1 + g2) / 6.0f;
+  r[3] = g0 / 24.0f + g1 / 12.0f + g2 / 6.0f;
+  r[4] = g0 / 24.0f - g1 / 12.0f + g2 / 6.0f;
+  r[5] = g2;
+}
+
+static inline void
+transform_kernel_grad (const float u[6], float r[3])
+{
+  r[0] = u[0] / 4.0f - (u[1] + u[2]) / 6.0f + (u[3] + u[4]) / 24.0f;
+  r[1] = (u[2] - u[1]) / 6.0f + (u[3] - u[4]) / 12.0f;
+  r[2] = (u[3] + u[4] - u[1] - u[2]) / 6.0f + u[5];
+}
+
+/* U (36, O, C) from w (O, C, 3, 3). */
 void
 dg_winograd_kernels (const float *w, int O, int C, float *U)
 {
@@ -249,347 +315,313 @@ dg_winograd_kernels (const float *w, int O, int C, float *U)
   for (long j = 0; j < oc; j++)
     {
       const float *g = w + j * 9;
-      float t[4][3], u[4][4];
-      /* G g: rows of G are (1,0,0), (.5,.5,.5), (.5,-.5,.5), (0,0,1) */
-      for (int x = 0; x < 3; x++)
+      float t[3][6], u[6];
+      for (int x = 0; x < 3; x++) /* G g, column by column */
+        transform_kernel (g[x], g[3 + x], g[6 + x], t[x]);
+      for (int y = 0; y < 6; y++) /* (G g) G^T, row by row */
         {
-          t[0][x] = g[x];
-          t[1][x] = 0.5f * (g[x] + g[3 + x] + g[6 + x]);
-          t[2][x] = 0.5f * (g[x] - g[3 + x] + g[6 + x]);
-          t[3][x] = g[6 + x];
+          transform_kernel (t[0][y], t[1][y], t[2][y], u);
+          for (int x = 0; x < 6; x++)
+            U[(6 * y + x) * oc + j] = u[x];
         }
-      /* (G g) G^T */
-      for (int y = 0; y < 4; y++)
-        {
-          u[y][0] = t[y][0];
-          u[y][1] = 0.5f * (t[y][0] + t[y][1] + t[y][2]);
-          u[y][2] = 0.5f * (t[y][0] - t[y][1] + t[y][2]);
-          u[y][3] = t[y][2];
-        }
-      for (int xi = 0; xi < 16; xi++)
-        U[xi * oc + j] = u[xi / 4][xi % 4];
     }
 }
 
-/* Tiles are numbered image by image, row by row: tile = (b * tiles_y + ty) *
- * tiles_x + tx.  The transforms below walk a block of tiles as runs along
- * one tile row, so the inner loops are straight-line code over consecutive
- * tiles that the compiler vectorises. */
-/* Eight floats, loaded and stored at any alignment. */
-typedef float v8f __attribute__ ((vector_size (32), aligned (4)));
-
-/* V, M and dM hold 16 slabs, one per position of the 4x4 tile, and the
- * transforms write all 16 at once.  Slabs a multiple of 4 KiB apart (64
- * channels x 144 tiles is 9 x 4 KiB) fall in the same L1 cache sets, more
- * of them than a set has ways: the input transform ran 3 times slower.  So
- * the slabs sit one cache line further apart than they need. */
-static inline long
-slab_stride (long floats)
+/* Tiles 4 pixels apart overlap, so a tile's columns are every fourth value
+ * of a row from some start.  Rows are therefore split into their four
+ * phases first: column 4k + r of a row goes to place r S + k, and the
+ * columns of eight neighbouring tiles are eight consecutive values.  Both
+ * directions are two rounds of shuffles on 32 values. */
+static inline void
+shuffle_pairs (v8f a, v8f b, v8f *lo, v8f *hi)
 {
-  return ((floats + 15) & ~15L) + 16;
+  *lo = __builtin_shufflevector (a, b, 0, 4, 8, 12, 1, 5, 9, 13);
+  *hi = __builtin_shufflevector (a, b, 2, 6, 10, 14, 3, 7, 11, 15);
 }
 
+static inline void
+shuffle_halves (v8f a, v8f b, v8f *lo, v8f *hi)
+{
+  *lo = __builtin_shufflevector (a, b, 0, 1, 2, 3, 8, 9, 10, 11);
+  *hi = __builtin_shufflevector (a, b, 4, 5, 6, 7, 12, 13, 14, 15);
+}
+
+/* @row (4 S values, S a multiple of 8) into its phases @out (4, S). */
+static inline void
+deinterleave_row (const float *restrict row, int S, float *restrict out)
+{
+  for (int q = 0; q < S; q += 8)
+    {
+      const float *a = row + 4 * q;
+      v8f b0, b1, b2, b3, p0, p1, p2, p3;
+      shuffle_pairs (*(const v8f *) a, *(const v8f *) (a + 8), &b0, &b1);
+      shuffle_pairs (*(const v8f *) (a + 16), *(const v8f *) (a + 24), &b2, &b3);
+      shuffle_halves (b0, b2, &p0, &p1);
+      shuffle_halves (b1, b3, &p2, &p3);
+      *(v8f *) (out + q) = p0;
+      *(v8f *) (out + S + q) = p1;
+      *(v8f *) (out + 2 * S + q) = p2;
+      *(v8f *) (out + 3 * S + q) = p3;
+    }
+}
+
+/* The inverse for eight tiles: p[j] holds column j of each tile; the 32
+ * values go to @row in order. */
+static inline void
+interleave_tiles (const v8f p[4], float *row)
+{
+  v8f b0, b1, b2, b3;
+  shuffle_halves (p[0], p[1], &b0, &b2);
+  shuffle_halves (p[2], p[3], &b1, &b3);
+  shuffle_pairs (b0, b1, (v8f *) row, (v8f *) (row + 8));
+  shuffle_pairs (b2, b3, (v8f *) (row + 16), (v8f *) (row + 24));
+}
+
+/* A convolution's tiling.  A block of whole images is transformed and
+ * multiplied at a time; its tiles are numbered image by image, row by row:
+ * tile = (b - b0) * tiles_img + ty * tiles_x + tx. */
 typedef struct
 {
-  int b, ty, tx; /* where the run starts */
-  int run;       /* tiles in the run */
-} TileRun;
+  int H, W, pad, OH, OW;
+  int tiles_y, tiles_x, tiles_img;
+  int phase_in;  /* values per phase of a split input row: tiles_x + 1, rounded up to 8 */
+  int phase_out; /* the same for an output row: tiles_x, rounded up to 8 */
+} Tiling;
 
-static inline TileRun
-tile_run (long tile, long remaining, int tiles_x, int tiles_img)
+static Tiling
+tiling_new (int H, int W, int pad, int OH, int OW)
 {
-  TileRun r;
-  int rest = (int) (tile % tiles_img);
-  r.b = (int) (tile / tiles_img);
-  r.ty = rest / tiles_x;
-  r.tx = rest % tiles_x;
-  r.run = (int) MIN ((long) (tiles_x - r.tx), remaining);
-  return r;
+  Tiling t = { .H = H, .W = W, .pad = pad, .OH = OH, .OW = OW };
+  t.tiles_y = (OH + 3) / 4;
+  t.tiles_x = (OW + 3) / 4;
+  t.tiles_img = t.tiles_y * t.tiles_x;
+  t.phase_in = (t.tiles_x + 1 + 7) & ~7;
+  t.phase_out = (t.tiles_x + 7) & ~7;
+  return t;
 }
 
-/* The run after @r, @remaining tiles left: the next row of tiles, of this
- * image or the next.  No division, unlike tile_run: the transforms step
- * through the same runs for every channel. */
-static inline void
-tile_run_next (TileRun *r, long remaining, int tiles_x, int tiles_y)
+/* Floats of scratch the transforms of one plane need. */
+static size_t
+tiling_work (const Tiling *t)
 {
-  r->tx = 0;
-  if (++r->ty == tiles_y)
-    {
-      r->ty = 0;
-      r->b++;
-    }
-  r->run = (int) MIN ((long) tiles_x, remaining);
+  size_t in = (size_t) (2 * (4 * t->tiles_y + 2) + 6 * t->tiles_y) * 4 * t->phase_in;
+  size_t out = (size_t) 2 * 4 * t->tiles_y * 4 * t->phase_out;
+  return MAX (in, out);
 }
 
-/* Rows of B^T d for @span columns of the four input rows @d0 .. @d3, into
- * @comb (4, span).  B^T's rows: (1, 0, -1, 0), (0, 1, 1, 0), (0, -1, 1, 0),
- * (0, 1, 0, -1). */
-static inline void
-input_transform_rows (const float *restrict d0, const float *restrict d1,
-                      const float *restrict d2, const float *restrict d3, int span,
-                      float *restrict comb)
+/* A block's V, M and dM hold one slab per position, of one row per
+ * channel; a row has room for the block's tiles and the seven more that
+ * the transforms' last eight-tile step writes past them.  Slabs a multiple
+ * of 4 KiB apart would fall in the same L1 cache sets, more of them than a
+ * set has ways, so they sit one cache line further apart than they need. */
+static inline long
+row_stride (long n_tiles)
 {
-  float *restrict c0 = comb, *restrict c1 = comb + span;
-  float *restrict c2 = comb + 2 * span, *restrict c3 = comb + 3 * span;
-  for (int j = 0; j < span; j++)
-    {
-      c0[j] = d0[j] - d2[j];
-      c1[j] = d1[j] + d2[j];
-      c2[j] = d2[j] - d1[j];
-      c3[j] = d1[j] - d3[j];
-    }
+  return ((n_tiles + 7) & ~7L) + 8;
 }
 
-/* The same on the columns of @comb (4, 2 run + 2) for @run tiles (tile k
- * covers columns 2k .. 2k + 3), into v (16, ...) with position stride @cn. */
-static inline void
-input_transform_columns (const float *restrict comb, int run, float *restrict v, long cn)
+static inline long
+slab_stride (long rows, long n_tiles)
 {
-  int span = 2 * run + 2;
-  for (int y = 0; y < 4; y++)
-    {
-      const float *restrict t = comb + y * span;
-      float *restrict v0 = v + (4 * y + 0) * cn, *restrict v1 = v + (4 * y + 1) * cn;
-      float *restrict v2 = v + (4 * y + 2) * cn, *restrict v3 = v + (4 * y + 3) * cn;
-      for (int k = 0; k < run; k++)
-        {
-          float x0 = t[2 * k], x1 = t[2 * k + 1], x2 = t[2 * k + 2], x3 = t[2 * k + 3];
-          v0[k] = x0 - x2;
-          v1[k] = x1 + x2;
-          v2[k] = x2 - x1;
-          v3[k] = x1 - x3;
-        }
-    }
+  return rows * row_stride (n_tiles) + 16;
 }
 
-/* V (16, C, nt) = B^T d B for tiles [t0, t0 + nt) of every channel, slabs
- * slab_stride (C nt) apart.  Where the tiles reach past the plane (padding,
- * or an odd size), each plane is first copied into one with zeros round it.
- * Per channel, the rows of every run of tiles are combined first and their
- * columns after: reading back what was just written, at other offsets,
- * would stall on store forwarding. */
-static void __attribute__ ((noinline))
-winograd_input (const float *in, int C, int B, int H, int W, int pad, int tiles_x, int tiles_img,
-                long t0, long nt, float *V)
-{
-  long cn = slab_stride ((long) C * nt);
-  const int tiles_y = tiles_img / tiles_x;
-  int span_max = 2 * tiles_x + 2, padded_h = 2 * tiles_y + 2;
-  gboolean needs_padding = pad > 0 || padded_h > H || span_max > W;
-  long max_runs = nt / tiles_x + 2;
-  float *combined = dg_scratch (3, (size_t) 4 * max_runs * span_max
-                                       + (needs_padding ? (size_t) padded_h * span_max : 0));
-  float *padded = combined + 4 * max_runs * span_max; /* (padded_h, span_max) */
-  const TileRun first = tile_run (t0, nt, tiles_x, tiles_img);
-
-  for (int c = 0; c < C; c++)
-    {
-      int n_runs = 0, image = -1;
-      const float *plane = NULL;
-      int stride = needs_padding ? span_max : W;
-      TileRun r = first;
-      for (long t = 0; t < nt; n_runs++)
-        {
-          if (r.b != image)
-            {
-              image = r.b;
-              plane = in + ((long) c * B + image) * H * W;
-              if (needs_padding)
-                {
-                  memset (padded, 0, sizeof (float) * padded_h * span_max);
-                  for (int y = 0; y < H && y + pad < padded_h; y++)
-                    memcpy (padded + (y + pad) * span_max + pad, plane + (long) y * W,
-                            sizeof (float) * MIN (W, span_max - pad));
-                  plane = padded;
-                }
-            }
-          const float *d = plane + (long) (2 * r.ty) * stride + 2 * r.tx;
-          input_transform_rows (d, d + stride, d + 2 * stride, d + 3 * stride, 2 * r.run + 2,
-                                combined + (long) n_runs * 4 * span_max);
-          t += r.run;
-          tile_run_next (&r, nt - t, tiles_x, tiles_y);
-        }
-      n_runs = 0;
-      r = first;
-      for (long t = 0; t < nt; n_runs++)
-        {
-          input_transform_columns (combined + (long) n_runs * 4 * span_max, r.run,
-                                   V + (long) c * nt + t, cn);
-          t += r.run;
-          tile_run_next (&r, nt - t, tiles_x, tiles_y);
-        }
-    }
-}
-
-/* A^T m A + bias (and a ReLU where @relu) for @run consecutive tiles of
- * one channel, m (16, ...) with position stride @on;
- * tile k's 2x2 result goes to columns 2k and 2k + 1 of @row0 and @row1.
- * A^T rows: (1, 1, 1, 0), (0, 1, -1, -1). */
-static inline void
-output_transform (const float *restrict m, long on, int run, float bias, gboolean relu,
-                  float *restrict row0, float *restrict row1)
-{
-  for (int k = 0; k < run; k++)
-    {
-      float a0[4], a1[4];
-      for (int x = 0; x < 4; x++)
-        {
-          float m0 = m[x * on + k], m1 = m[(4 + x) * on + k];
-          float m2 = m[(8 + x) * on + k], m3 = m[(12 + x) * on + k];
-          a0[x] = m0 + m1 + m2;
-          a1[x] = m1 - m2 - m3;
-        }
-      float y[4] = { a0[0] + a0[1] + a0[2] + bias, a0[1] - a0[2] - a0[3] + bias,
-                     a1[0] + a1[1] + a1[2] + bias, a1[1] - a1[2] - a1[3] + bias };
-      if (relu)
-        for (int i = 0; i < 4; i++)
-          y[i] = y[i] > 0.0f ? y[i] : 0.0f;
-      row0[2 * k] = y[0];
-      row0[2 * k + 1] = y[1];
-      row1[2 * k] = y[2];
-      row1[2 * k + 1] = y[3];
-    }
-}
-
-/* out = A^T M A (+ bias, ReLU) for tiles [t0, t0 + nt), M (16, O, nt),
- * slabs slab_stride (O nt) apart.  Runs of tiles inside the output are
- * written in place; those over its right or bottom edge, through a buffer. */
-static void __attribute__ ((noinline))
-winograd_output (const float *M, int O, int B, int OH, int OW, int tiles_x, int tiles_img, long t0,
-                 long nt, const float *bias, gboolean relu, float *out)
-{
-  long on = slab_stride ((long) O * nt);
-  int width = 2 * tiles_x;
-  float *rows = dg_scratch (3, (size_t) 2 * width);
-
-  const TileRun first = tile_run (t0, nt, tiles_x, tiles_img);
-  const int tiles_y = tiles_img / tiles_x;
-
-  for (int o = 0; o < O; o++)
-    {
-      float bo = bias != NULL ? bias[o] : 0.0f;
-      TileRun r = first;
-      for (long t = 0; t < nt;)
-        {
-          const float *m = M + (long) o * nt + t;
-          float *plane = out + ((long) o * B + r.b) * OH * OW;
-          int x0 = 2 * r.tx, y0 = 2 * r.ty;
-          if (y0 + 1 < OH && x0 + 2 * r.run <= OW)
-            output_transform (m, on, r.run, bo, relu, plane + y0 * OW + x0,
-                              plane + (y0 + 1) * OW + x0);
-          else
-            {
-              output_transform (m, on, r.run, bo, relu, rows, rows + width);
-              int count = MIN (2 * r.run, OW - x0);
-              for (int i = 0; i < 2 && y0 + i < OH; i++)
-                memcpy (plane + (y0 + i) * OW + x0, rows + i * width, sizeof (float) * count);
-            }
-          t += r.run;
-          tile_run_next (&r, nt - t, tiles_x, tiles_y);
-        }
-    }
-}
-
-/* A dy A^T for @run consecutive tiles, dy's 2x2 given as four arrays
- * (top-left, top-right, bottom-left, bottom-right); m (16, ...) with
- * position stride @on.  A rows: (1, 0), (1, 1), (1, -1), (0, -1). */
+/* v = B^T d B for every tile of one input plane, v the plane's first tile
+ * in position 0's slab, slabs @vs apart.  Steps of eight tiles along a tile
+ * row write up to seven tiles past it; those are the next row's, written
+ * after, or the room at the end of the channel's row.  Each pass finishes
+ * the whole plane before the next reads it: values read back soon after
+ * being written, at other offsets or widths, wait for the store to reach
+ * the cache (the transform ran at half speed that way). */
 static void
-grad_output_transform (const float *restrict g00, const float *restrict g01,
-                       const float *restrict g10, const float *restrict g11, int run,
-                       float *restrict m, long on)
+input_plane (const float *plane, const Tiling *t, float *work, float *v, long vs)
 {
-  int k = 0;
+  const int S = t->phase_in, width = 4 * S, rows = 4 * t->tiles_y + 2;
+  float *padded = work;                        /* (rows, width) */
+  float *split = padded + (long) rows * width; /* (rows, 4, S) */
+  float *comb = split + (long) rows * width;   /* (tiles_y, 6, width): B^T over rows */
 
-  /* Eight tiles at a time with GCC vector types: with sixteen output
-   * streams, GCC 12 does not vectorise the plain loop. */
-  for (; k + 8 <= run; k += 8)
+  memset (padded, 0, sizeof (float) * rows * width);
+  for (int y = MAX (0, t->pad); y < MIN (rows, t->H + t->pad); y++)
+    memcpy (padded + (long) y * width + t->pad, plane + (long) (y - t->pad) * t->W,
+            sizeof (float) * MIN (t->W, width - t->pad));
+  for (int y = 0; y < rows; y++)
+    deinterleave_row (padded + (long) y * width, S, split + (long) y * width);
+
+  for (int ty = 0; ty < t->tiles_y; ty++)
     {
-      v8f u0 = *(const v8f *) (g00 + k), v0 = *(const v8f *) (g01 + k);
-      v8f u1 = *(const v8f *) (g10 + k), v1 = *(const v8f *) (g11 + k);
-      v8f ra[4] = { u0, u0 + u1, u0 - u1, -u1 };
-      v8f rb[4] = { v0, v0 + v1, v0 - v1, -v1 };
-      for (int y = 0; y < 4; y++)
+      const float *d = split + (long) 4 * ty * width;
+      float *c = comb + (long) 6 * ty * width;
+      for (int j = 0; j < width; j += 8)
         {
-          *(v8f *) (m + (4 * y + 0) * on + k) = ra[y];
-          *(v8f *) (m + (4 * y + 1) * on + k) = ra[y] + rb[y];
-          *(v8f *) (m + (4 * y + 2) * on + k) = ra[y] - rb[y];
-          *(v8f *) (m + (4 * y + 3) * on + k) = -rb[y];
+          v8f e[6], r[6];
+          for (int i = 0; i < 6; i++)
+            e[i] = *(const v8f *) (d + i * width + j);
+          transform_input (e, r);
+          for (int i = 0; i < 6; i++)
+            *(v8f *) (c + i * width + j) = r[i];
         }
     }
-  for (; k < run; k++)
-    {
-      /* rows of A dy, then the same on columns: (u, v) -> u, u + v, u - v, -v */
-      float ra[4] = { g00[k], g00[k] + g10[k], g00[k] - g10[k], -g10[k] };
-      float rb[4] = { g01[k], g01[k] + g11[k], g01[k] - g11[k], -g11[k] };
-      for (int y = 0; y < 4; y++)
+
+  for (int ty = 0; ty < t->tiles_y; ty++)
+    for (int k = 0; k < t->tiles_x; k += 8)
+      for (int y = 0; y < 6; y++)
         {
-          m[(4 * y + 0) * on + k] = ra[y];
-          m[(4 * y + 1) * on + k] = ra[y] + rb[y];
-          m[(4 * y + 2) * on + k] = ra[y] - rb[y];
-          m[(4 * y + 3) * on + k] = -rb[y];
+          const float *c = comb + (long) (6 * ty + y) * width + k;
+          v8f e[6] = { *(const v8f *) c,           *(const v8f *) (c + S),
+                       *(const v8f *) (c + 2 * S), *(const v8f *) (c + 3 * S),
+                       *(const v8f *) (c + 1),     *(const v8f *) (c + S + 1) };
+          v8f r[6];
+          transform_input (e, r);
+          float *dst = v + ty * t->tiles_x + k;
+          for (int x = 0; x < 6; x++)
+            *(v8f *) (dst + (6 * y + x) * vs) = r[x];
         }
-    }
 }
 
-/* dM (16, O, nt) = A dY A^T for tiles [t0, t0 + nt), slabs slab_stride
- * (O nt) apart; dY is zero past the output's edge. */
-static void __attribute__ ((noinline))
-winograd_grad_output (const float *d_out, int O, int B, int OH, int OW, int tiles_x, int tiles_img,
-                      long t0, long nt, float *dM)
+/* One output plane = A^T m A (+ bias, and a ReLU where @relu) from its
+ * tiles' products, m the plane's first tile in position 0's slab.  The
+ * rows are assembled whole, then copied out. */
+static void
+output_plane (const float *m, long ms, const Tiling *t, float bias, gboolean relu, float *work,
+              float *plane)
 {
-  long on = slab_stride ((long) O * nt);
-  int width = 2 * tiles_x;
-  float *rows = dg_scratch (3, (size_t) 4 * width);
+  const int width = 4 * t->phase_out;
+  float *rows = work; /* (4 tiles_y, width) */
 
-  const TileRun first = tile_run (t0, nt, tiles_x, tiles_img);
-  const int tiles_y = tiles_img / tiles_x;
+  for (int ty = 0; ty < t->tiles_y; ty++)
+    for (int k = 0; k < t->tiles_x; k += 8)
+      {
+        v8f a[6][4], y[4][4];
+        const float *src = m + ty * t->tiles_x + k;
+        for (int i = 0; i < 6; i++) /* A^T over each row of the tile */
+          {
+            v8f e[6];
+            for (int x = 0; x < 6; x++)
+              e[x] = *(const v8f *) (src + (6 * i + x) * ms);
+            transform_output (e, a[i]);
+          }
+        for (int j = 0; j < 4; j++) /* and over the columns */
+          {
+            v8f e[6] = { a[0][j], a[1][j], a[2][j], a[3][j], a[4][j], a[5][j] }, r[4];
+            transform_output (e, r);
+            for (int i = 0; i < 4; i++)
+              {
+                r[i] += bias;
+                y[i][j] = relu ? (v8f) ((v8i) r[i] & (v8i) (r[i] > (v8f){ 0 })) : r[i];
+              }
+          }
+        for (int i = 0; i < 4; i++)
+          interleave_tiles (y[i], rows + (long) (4 * ty + i) * width + 4 * k);
+      }
+  for (int y = 0; y < t->OH; y++)
+    memcpy (plane + (long) y * t->OW, rows + (long) y * width, sizeof (float) * t->OW);
+}
+
+/* dm = A dy A^T for every tile of one output-gradient plane (zero past its
+ * edge), dm the plane's first tile in position 0's slab. */
+static void
+grad_output_plane (const float *plane, const Tiling *t, float *work, float *dm, long ms)
+{
+  const int S = t->phase_out, width = 4 * S, rows = 4 * t->tiles_y;
+  float *padded = work;                        /* (rows, width) */
+  float *split = padded + (long) rows * width; /* (rows, 4, S) */
+
+  memset (padded, 0, sizeof (float) * rows * width);
+  for (int y = 0; y < t->OH; y++)
+    memcpy (padded + (long) y * width, plane + (long) y * t->OW, sizeof (float) * t->OW);
+  for (int y = 0; y < rows; y++)
+    deinterleave_row (padded + (long) y * width, S, split + (long) y * width);
+
+  for (int ty = 0; ty < t->tiles_y; ty++)
+    for (int k = 0; k < t->tiles_x; k += 8)
+      {
+        v8f a[4][6];
+        for (int i = 0; i < 4; i++) /* A over each row of the tile */
+          {
+            const float *src = split + (long) (4 * ty + i) * width + k;
+            v8f u[4] = { *(const v8f *) src, *(const v8f *) (src + S),
+                         *(const v8f *) (src + 2 * S), *(const v8f *) (src + 3 * S) };
+            transform_grad_output (u, a[i]);
+          }
+        float *dst = dm + ty * t->tiles_x + k;
+        for (int x = 0; x < 6; x++) /* and over the columns */
+          {
+            v8f u[4] = { a[0][x], a[1][x], a[2][x], a[3][x] }, r[6];
+            transform_grad_output (u, r);
+            for (int y = 0; y < 6; y++)
+              *(v8f *) (dst + (6 * y + x) * ms) = r[y];
+          }
+      }
+}
+
+/* The planes of channels [c0, c1) of a block of @nb images from @b0.  One
+ * thread does all of a channel's images, in order: each may write a few
+ * tiles into the next one's place before that is written. */
+static void
+input_planes (const float *in, int C, int B, const Tiling *t, int b0, int nb, int c0, int c1,
+              float *V)
+{
+  long ld = row_stride ((long) nb * t->tiles_img), vs = slab_stride (C, (long) nb * t->tiles_img);
+  float *work = dg_scratch (3, tiling_work (t));
+
+  for (int c = c0; c < c1; c++)
+    for (int b = 0; b < nb; b++)
+      input_plane (in + ((long) c * B + b0 + b) * t->H * t->W, t, work,
+                   V + c * ld + (long) b * t->tiles_img, vs);
+}
+
+/* The output planes of channels [o0, o1) from a block's products. */
+static void
+output_planes (const float *M, int O, int B, const Tiling *t, int b0, int nb, int o0, int o1,
+               const float *bias, gboolean relu, float *out)
+{
+  long ld = row_stride ((long) nb * t->tiles_img), ms = slab_stride (O, (long) nb * t->tiles_img);
+  float *work = dg_scratch (3, tiling_work (t));
+
+  for (int o = o0; o < o1; o++)
+    for (int b = 0; b < nb; b++)
+      output_plane (M + o * ld + (long) b * t->tiles_img, ms, t, bias != NULL ? bias[o] : 0.0f,
+                    relu, work, out + ((long) o * B + b0 + b) * t->OH * t->OW);
+}
+
+static void
+grad_output_planes (const float *d_out, int O, int B, const Tiling *t, int b0, int nb, float *dM)
+{
+  long ld = row_stride ((long) nb * t->tiles_img), ms = slab_stride (O, (long) nb * t->tiles_img);
+  float *work = dg_scratch (3, tiling_work (t));
 
   for (int o = 0; o < O; o++)
-    {
-      TileRun r = first;
-      for (long t = 0; t < nt;)
-        {
-          const float *plane = d_out + ((long) o * B + r.b) * OH * OW;
-          int x0 = 2 * r.tx, count = MIN (2 * r.run, OW - x0);
-          float *m = dM + (long) o * nt + t;
-
-          for (int i = 0; i < 2; i++)
-            {
-              float *row = rows + i * width;
-              int y = 2 * r.ty + i;
-              if (y < OH)
-                memcpy (row, plane + y * OW + x0, sizeof (float) * count);
-              else
-                count = 0;
-              for (int j = count; j < 2 * r.run; j++)
-                row[j] = 0.0f;
-            }
-          /* Split the two rows into even and odd columns, then transform. */
-          float *half = rows + 2 * width;
-          for (int k = 0; k < r.run; k++)
-            {
-              half[k] = rows[2 * k];
-              half[r.run + k] = rows[2 * k + 1];
-              half[2 * r.run + k] = rows[width + 2 * k];
-              half[3 * r.run + k] = rows[width + 2 * k + 1];
-            }
-          grad_output_transform (half, half + r.run, half + 2 * r.run, half + 3 * r.run, r.run, m,
-                                 on);
-          t += r.run;
-          tile_run_next (&r, nt - t, tiles_x, tiles_y);
-        }
-    }
+    for (int b = 0; b < nb; b++)
+      grad_output_plane (d_out + ((long) o * B + b0 + b) * t->OH * t->OW, t, work,
+                         dM + o * ld + (long) b * t->tiles_img, ms);
 }
 
-/* Tiles one thread transforms and multiplies at a time: the V and M blocks
- * (16 x (C + O) x nt floats) should stay within about 1 MB of cache. */
-static long
-winograd_block (long n_tiles, int C, int O, int n_threads)
+/* M[xi] = U[xi] V[xi] for the positions [x0, x1) of a block of @nt tiles. */
+static void
+multiply_positions (const float *U, const float *V, int C, int O, long nt, int x0, int x1,
+                    float *M)
 {
-  long fit = 16384 / (C + O);
-  long per_thread = (n_tiles + n_threads - 1) / n_threads;
-  return CLAMP (MIN (per_thread, fit), 8, 1024);
+  long ld = row_stride (nt), vs = slab_stride (C, nt), ms = slab_stride (O, nt);
+
+  for (int xi = x0; xi < x1; xi++)
+    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, O, (int) nt, C, 1.0f,
+                 U + (long) xi * O * C, C, V + xi * vs, (int) ld, 0.0f, M + xi * ms, (int) ld);
+}
+
+/* Images one thread transforms and multiplies at a time: its V and M
+ * (36 x (C + O) floats a tile) should stay within about 1 MB of cache. */
+static int
+winograd_images (const Tiling *t, int B, int C, int O)
+{
+  long fit = (1L << 18) / (36L * (C + O) * t->tiles_img);
+  return (int) CLAMP (fit, 1, B);
+}
+
+static size_t
+winograd_block_floats (int C, int O, long nt)
+{
+  return (size_t) 36 * (slab_stride (C, nt) + slab_stride (O, nt));
 }
 
 static void
@@ -597,33 +629,53 @@ conv_forward_winograd (const float *in, int C, int B, int H, int W, int pad, int
                        const float *w, const float *kernels, const float *bias, int O,
                        gboolean relu, float *out)
 {
-  int tiles_y = (OH + 1) / 2, tiles_x = (OW + 1) / 2, tiles_img = tiles_y * tiles_x;
-  long n_tiles = (long) B * tiles_img;
+  const Tiling t = tiling_new (H, W, pad, OH, OW);
   int n_threads = dg_get_threads ();
-  long block = winograd_block (n_tiles, C, O, n_threads);
-  long n_blocks = (n_tiles + block - 1) / block;
+  int nb = winograd_images (&t, B, C, O);
+  int n_blocks = (B + nb - 1) / nb;
   const float *U = kernels;
 
   if (U == NULL)
     {
-      float *transformed = dg_scratch (1, (size_t) 16 * O * C);
+      float *transformed = dg_scratch (1, (size_t) 36 * O * C);
       dg_winograd_kernels (w, O, C, transformed);
       U = transformed;
     }
-#pragma omp parallel for schedule(static) num_threads(n_threads) if (n_blocks > 1)
-  for (long blk = 0; blk < n_blocks; blk++)
-    {
-      long t0 = blk * block, nt = MIN (block, n_tiles - t0);
-      float *V = dg_scratch (0, (size_t) 16 * (slab_stride (C * block) + slab_stride (O * block)));
-      float *M = V + 16 * slab_stride (C * block);
-      long vs = slab_stride (C * nt), ms = slab_stride (O * nt);
 
-      winograd_input (in, C, B, H, W, pad, tiles_x, tiles_img, t0, nt, V);
-      for (int xi = 0; xi < 16; xi++)
-        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, O, (int) nt, C, 1.0f,
-                     U + (long) xi * O * C, C, V + xi * vs, (int) nt, 0.0f, M + xi * ms, (int) nt);
-      winograd_output (M, O, B, OH, OW, tiles_x, tiles_img, t0, nt, bias, relu, out);
+  if (n_blocks >= n_threads || n_threads == 1)
+    {
+      /* Enough blocks to go round: each thread its own, start to finish. */
+#pragma omp parallel for schedule(static) num_threads(n_threads) if (n_blocks > 1)
+      for (int blk = 0; blk < n_blocks; blk++)
+        {
+          int b0 = blk * nb, n = MIN (nb, B - b0);
+          long nt = (long) n * t.tiles_img;
+          float *V = dg_scratch (0, winograd_block_floats (C, O, (long) nb * t.tiles_img));
+          float *M = V + 36 * slab_stride (C, nt);
+
+          input_planes (in, C, B, &t, b0, n, 0, C, V);
+          multiply_positions (U, V, C, O, nt, 0, 36, M);
+          output_planes (M, O, B, &t, b0, n, 0, O, bias, relu, out);
+        }
+      return;
     }
+
+  /* A few images (one drawn digit): all threads on one block, splitting
+   * the planes, then the positions, then the planes again. */
+  long nt = (long) B * t.tiles_img;
+  float *V = dg_scratch (0, winograd_block_floats (C, O, nt));
+  float *M = V + 36 * slab_stride (C, nt);
+
+#pragma omp parallel num_threads(n_threads)
+  {
+    int id = omp_get_thread_num (), n = omp_get_num_threads ();
+
+    input_planes (in, C, B, &t, 0, B, C * id / n, C * (id + 1) / n, V);
+#pragma omp barrier
+    multiply_positions (U, V, C, O, nt, 36 * id / n, 36 * (id + 1) / n, M);
+#pragma omp barrier
+    output_planes (M, O, B, &t, 0, B, O * id / n, O * (id + 1) / n, bias, relu, out);
+  }
 }
 
 /* dw (O, C, 3, 3) += G^T [sum over tiles of dM V^T] G, db += sums of d_out. */
@@ -631,57 +683,54 @@ static void
 conv_backward_weights_winograd (const float *in, int C, int B, int H, int W, int pad, int OH,
                                 int OW, const float *d_out, int O, float *dw, float *db)
 {
-  int tiles_y = (OH + 1) / 2, tiles_x = (OW + 1) / 2, tiles_img = tiles_y * tiles_x;
-  long n_tiles = (long) B * tiles_img;
+  const Tiling t = tiling_new (H, W, pad, OH, OW);
   int n_threads = dg_get_threads ();
-  long block = winograd_block (n_tiles, C, O, n_threads);
-  long n_blocks = (n_tiles + block - 1) / block;
+  int nb = winograd_images (&t, B, C, O);
+  int n_blocks = (B + nb - 1) / nb;
   long oc = (long) O * C;
-  float *dU = g_new0 (float, (size_t) n_threads * 16 * oc);
+  float *dU = g_new0 (float, (size_t) n_threads * 36 * oc);
 
 #pragma omp parallel num_threads(n_threads)
   {
-    float *my_dU = dU + (size_t) omp_get_thread_num () * 16 * oc;
+    float *my_dU = dU + (size_t) omp_get_thread_num () * 36 * oc;
 
 #pragma omp for schedule(static)
-    for (long blk = 0; blk < n_blocks; blk++)
+    for (int blk = 0; blk < n_blocks; blk++)
       {
-        long t0 = blk * block, nt = MIN (block, n_tiles - t0);
-        float *V
-            = dg_scratch (0, (size_t) 16 * (slab_stride (C * block) + slab_stride (O * block)));
-        float *dM = V + 16 * slab_stride (C * block);
-        long vs = slab_stride (C * nt), ms = slab_stride (O * nt);
+        int b0 = blk * nb, n = MIN (nb, B - b0);
+        long nt = (long) n * t.tiles_img, ld = row_stride (nt);
+        long vs = slab_stride (C, nt), ms = slab_stride (O, nt);
+        float *V = dg_scratch (0, winograd_block_floats (C, O, (long) nb * t.tiles_img));
+        float *dM = V + 36 * vs;
 
-        winograd_input (in, C, B, H, W, pad, tiles_x, tiles_img, t0, nt, V);
-        winograd_grad_output (d_out, O, B, OH, OW, tiles_x, tiles_img, t0, nt, dM);
-        for (int xi = 0; xi < 16; xi++)
+        input_planes (in, C, B, &t, b0, n, 0, C, V);
+        grad_output_planes (d_out, O, B, &t, b0, n, dM);
+        for (int xi = 0; xi < 36; xi++)
           cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, O, C, (int) nt, 1.0f, dM + xi * ms,
-                       (int) nt, V + xi * vs, (int) nt, 1.0f, my_dU + xi * oc, C);
+                       (int) ld, V + xi * vs, (int) ld, 1.0f, my_dU + xi * oc, C);
       }
   }
 
-  /* Sum the threads' parts in a fixed order, then dW = G^T dU G.
-   * G^T rows: (1, .5, .5, 0), (0, .5, -.5, 0), (0, .5, .5, 1). */
-  for (int t = 1; t < n_threads; t++)
-    for (long j = 0; j < 16 * oc; j++)
-      dU[j] += dU[(size_t) t * 16 * oc + j];
+  /* Sum the threads' parts in a fixed order, then dW = G^T dU G. */
+  for (int th = 1; th < n_threads; th++)
+    for (long j = 0; j < 36 * oc; j++)
+      dU[j] += dU[(size_t) th * 36 * oc + j];
   for (long j = 0; j < oc; j++)
     {
-      float u[4][4], a[3][4];
-      for (int xi = 0; xi < 16; xi++)
-        u[xi / 4][xi % 4] = dU[xi * oc + j];
-      for (int x = 0; x < 4; x++)
+      float a[6][3], u[6], g[3];
+      for (int y = 0; y < 6; y++) /* G^T over each row of dU */
         {
-          a[0][x] = u[0][x] + 0.5f * (u[1][x] + u[2][x]);
-          a[1][x] = 0.5f * (u[1][x] - u[2][x]);
-          a[2][x] = 0.5f * (u[1][x] + u[2][x]) + u[3][x];
+          for (int x = 0; x < 6; x++)
+            u[x] = dU[(6 * y + x) * oc + j];
+          transform_kernel_grad (u, a[y]);
         }
-      float *g = dw + j * 9;
-      for (int y = 0; y < 3; y++)
+      for (int x = 0; x < 3; x++) /* and over the columns */
         {
-          g[y * 3 + 0] += a[y][0] + 0.5f * (a[y][1] + a[y][2]);
-          g[y * 3 + 1] += 0.5f * (a[y][1] - a[y][2]);
-          g[y * 3 + 2] += 0.5f * (a[y][1] + a[y][2]) + a[y][3];
+          for (int y = 0; y < 6; y++)
+            u[y] = a[y][x];
+          transform_kernel_grad (u, g);
+          for (int y = 0; y < 3; y++)
+            dw[j * 9 + y * 3 + x] += g[y];
         }
     }
   g_free (dU);

@@ -33,7 +33,10 @@ void dg_conv_backward_input (const float *d_out, int O, int B, int OH, int OW, i
                              const float *w, int C, int H, int W, float *d_in);
 /* Whether a k x k convolution over C input channels goes through Winograd. */
 gboolean dg_use_winograd (int k, int C);
-/* U (16, O, C): Winograd's G w G^T for each 3x3 kernel of w (O, C, 3, 3). */
+/* Winograd F(4x4, 3x3) works on 6x6 tiles: 36 positions. */
+#define DG_WINOGRAD_POSITIONS 36
+/* U (DG_WINOGRAD_POSITIONS, O, C): Winograd's G w G^T for each 3x3 kernel
+ * of w (O, C, 3, 3). */
 void dg_winograd_kernels (const float *w, int O, int C, float *U);
 
 /* C = op (A) x op (B) (+ beta C), row-major, rows of C split over threads. */

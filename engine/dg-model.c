@@ -693,7 +693,7 @@ typedef struct
   int k, pad;
   gboolean relu;  /* a ReLU fused after the conv or dense */
   float *w, *b;   /* owned; batch norm already folded in */
-  float *kernels; /* conv: Winograd-transformed w (16, out_c, in_c), or NULL */
+  float *kernels; /* conv: Winograd-transformed w (36, out_c, in_c), or NULL */
 } DgPlanLayer;
 
 struct _DgPlan
@@ -777,7 +777,7 @@ dg_plan_new (const DgModel *model)
       DgPlanLayer *P = &plan->layers[i];
       if (P->kind == DG_LAYER_CONV && dg_use_winograd (P->k, P->in_c))
         {
-          P->kernels = g_new (float, (size_t) 16 * P->out_c * P->in_c);
+          P->kernels = g_new (float, (size_t) DG_WINOGRAD_POSITIONS * P->out_c * P->in_c);
           dg_winograd_kernels (P->w, P->out_c, P->in_c, P->kernels);
         }
     }
