@@ -80,6 +80,36 @@ dg_scratch (int slot, size_t n_floats)
   return scratch->buffers[slot];
 }
 
+/* Eight floats, loaded and stored at any alignment. */
+typedef float v8f __attribute__ ((vector_size (32), aligned (4)));
+
+/* Sum of n floats: in float within blocks of 256, eight lanes and two
+ * accumulators at a time, and in double across blocks.  A plain loop is
+ * one dependent addition after another, four cycles each. */
+double
+dg_sum_floats (const float *x, long n)
+{
+  double sum = 0.0;
+  long j = 0;
+
+  while (j + 16 <= n)
+    {
+      v8f a = { 0 }, b = { 0 };
+      long end = MIN (n, j + 256);
+      for (; j + 16 <= end; j += 16)
+        {
+          a += *(const v8f *) (x + j);
+          b += *(const v8f *) (x + j + 8);
+        }
+      a += b;
+      for (int l = 0; l < 8; l++)
+        sum += a[l];
+    }
+  for (; j < n; j++)
+    sum += x[j];
+  return sum;
+}
+
 /* Unfold columns [n0, n1) of a convolution's input into rows.
  * in: (C, B, H*W) channel-major; column n is output pixel (b, oy, ox) with
  * n = (b * OH + oy) * OW + ox; col: (C*k*k, n1-n0), row (c, ky, kx). */
@@ -209,11 +239,7 @@ conv_backward_weights_im2col (const float *in, int C, int B, int H, int W, int k
                      d_out + n0, (int) N, col, (int) nc, 1.0f, my_dw, (int) K);
         for (int o = 0; o < O; o++)
           {
-            const float *row = d_out + (long) o * N + n0;
-            float s = 0.0f;
-            for (long j = 0; j < nc; j++)
-              s += row[j];
-            my_db[o] += s;
+            my_db[o] += (float) dg_sum_floats (d_out + (long) o * N + n0, nc);
           }
       }
   }
@@ -241,8 +267,6 @@ conv_backward_weights_im2col (const float *in, int C, int B, int H, int W, int k
 
 #define WINO_MIN_CHANNELS 4 /* below this, one im2col GEMM is faster */
 
-/* Eight floats, loaded and stored at any alignment. */
-typedef float v8f __attribute__ ((vector_size (32), aligned (4)));
 typedef int v8i __attribute__ ((vector_size (32)));
 
 /* The one-dimensional transforms, on eight tiles at once. */
@@ -377,6 +401,26 @@ interleave_tiles (const v8f p[4], float *row)
   shuffle_pairs (b2, b3, (v8f *) (row + 16), (v8f *) (row + 24));
 }
 
+/* memcpy for the short rows of a plane (14 to 28 floats here): inline,
+ * eight at a time, the last eight overlapping the ones before.  GCC would
+ * make the loop a call to memmove, which costs more than the copy. */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__ ((optimize ("no-tree-loop-distribute-patterns")))
+#endif
+static inline void
+copy_row (float *restrict dst, const float *restrict src, int n)
+{
+  if (n < 8)
+    {
+      for (int j = 0; j < n; j++)
+        dst[j] = src[j];
+      return;
+    }
+  for (int j = 0; j + 8 < n; j += 8)
+    *(v8f *) (dst + j) = *(const v8f *) (src + j);
+  *(v8f *) (dst + n - 8) = *(const v8f *) (src + n - 8);
+}
+
 /* A convolution's tiling.  A block of whole images is transformed and
  * multiplied at a time; its tiles are numbered image by image, row by row:
  * tile = (b - b0) * tiles_img + ty * tiles_x + tx. */
@@ -443,8 +487,8 @@ input_plane (const float *plane, const Tiling *t, float *work, float *v, long vs
 
   memset (padded, 0, sizeof (float) * rows * width);
   for (int y = MAX (0, t->pad); y < MIN (rows, t->H + t->pad); y++)
-    memcpy (padded + (long) y * width + t->pad, plane + (long) (y - t->pad) * t->W,
-            sizeof (float) * MIN (t->W, width - t->pad));
+    copy_row (padded + (long) y * width + t->pad, plane + (long) (y - t->pad) * t->W,
+              MIN (t->W, width - t->pad));
   for (int y = 0; y < rows; y++)
     deinterleave_row (padded + (long) y * width, S, split + (long) y * width);
 
@@ -515,7 +559,7 @@ output_plane (const float *m, long ms, const Tiling *t, float bias, gboolean rel
           interleave_tiles (y[i], rows + (long) (4 * ty + i) * width + 4 * k);
       }
   for (int y = 0; y < t->OH; y++)
-    memcpy (plane + (long) y * t->OW, rows + (long) y * width, sizeof (float) * t->OW);
+    copy_row (plane + (long) y * t->OW, rows + (long) y * width, t->OW);
 }
 
 /* dm = A dy A^T for every tile of one output-gradient plane (zero past its
@@ -529,7 +573,7 @@ grad_output_plane (const float *plane, const Tiling *t, float *work, float *dm, 
 
   memset (padded, 0, sizeof (float) * rows * width);
   for (int y = 0; y < t->OH; y++)
-    memcpy (padded + (long) y * width, plane + (long) y * t->OW, sizeof (float) * t->OW);
+    copy_row (padded + (long) y * width, plane + (long) y * t->OW, t->OW);
   for (int y = 0; y < rows; y++)
     deinterleave_row (padded + (long) y * width, S, split + (long) y * width);
 
@@ -709,40 +753,38 @@ conv_backward_weights_winograd (const float *in, int C, int B, int H, int W, int
           cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, O, C, (int) nt, 1.0f, dM + xi * ms,
                        (int) ld, V + xi * vs, (int) ld, 1.0f, my_dU + xi * oc, C);
       }
+
+
+    /* Sum the threads' parts in a fixed order, then dW = G^T dU G. */
+#pragma omp for schedule(static)
+    for (long j = 0; j < oc; j++)
+      {
+        float a[6][3], u[6], g[3], sum[36];
+        for (int xi = 0; xi < 36; xi++)
+          {
+            sum[xi] = dU[xi * oc + j];
+            for (int th = 1; th < n_threads; th++)
+              sum[xi] += dU[((size_t) th * 36 + xi) * oc + j];
+          }
+        for (int y = 0; y < 6; y++) /* G^T over each row of dU */
+          transform_kernel_grad (sum + 6 * y, a[y]);
+        for (int x = 0; x < 3; x++) /* and over the columns */
+          {
+            for (int y = 0; y < 6; y++)
+              u[y] = a[y][x];
+            transform_kernel_grad (u, g);
+            for (int y = 0; y < 3; y++)
+              dw[j * 9 + y * 3 + x] += g[y];
+          }
+      }
+
+#pragma omp for schedule(static)
+    for (int o = 0; o < O; o++)
+      {
+      db[o] += (float) dg_sum_floats (d_out + (long) o * B * OH * OW, (long) B * OH * OW);
+      }
   }
-
-  /* Sum the threads' parts in a fixed order, then dW = G^T dU G. */
-  for (int th = 1; th < n_threads; th++)
-    for (long j = 0; j < 36 * oc; j++)
-      dU[j] += dU[(size_t) th * 36 * oc + j];
-  for (long j = 0; j < oc; j++)
-    {
-      float a[6][3], u[6], g[3];
-      for (int y = 0; y < 6; y++) /* G^T over each row of dU */
-        {
-          for (int x = 0; x < 6; x++)
-            u[x] = dU[(6 * y + x) * oc + j];
-          transform_kernel_grad (u, a[y]);
-        }
-      for (int x = 0; x < 3; x++) /* and over the columns */
-        {
-          for (int y = 0; y < 6; y++)
-            u[y] = a[y][x];
-          transform_kernel_grad (u, g);
-          for (int y = 0; y < 3; y++)
-            dw[j * 9 + y * 3 + x] += g[y];
-        }
-    }
   g_free (dU);
-
-  for (int o = 0; o < O; o++)
-    {
-      double s = 0.0;
-      const float *row = d_out + (long) o * B * OH * OW;
-      for (long j = 0; j < (long) B * OH * OW; j++)
-        s += row[j];
-      db[o] += (float) s;
-    }
 }
 
 /* The convolution entry points: Winograd for 3x3 kernels over enough
@@ -795,15 +837,16 @@ dg_conv_backward_input (const float *d_out, int O, int B, int OH, int OW, int k,
 }
 
 /* C = A x B over rows of C split between threads (row-major, A (M, K) or
- * its transpose, B (K, N) or its transpose). */
+ * its transpose, B (K, N) or its transpose); fewer than 64 rows are one
+ * product on the calling thread. */
 void
 dg_sgemm_rows (gboolean trans_a, gboolean trans_b, int M, int N, int K, const float *A, int lda,
                const float *B, int ldb, float beta, float *C, int ldc)
 {
-  int n_threads = dg_get_threads ();
+  int n_threads = M >= 64 ? dg_get_threads () : 1;
   int rows = MAX (1, (M + n_threads - 1) / n_threads);
 
-#pragma omp parallel for schedule(static) num_threads(n_threads) if (M >= 64)
+#pragma omp parallel for schedule(static) num_threads(n_threads) if (n_threads > 1)
   for (int m0 = 0; m0 < M; m0 += rows)
     {
       int m = MIN (rows, M - m0);
@@ -812,6 +855,34 @@ dg_sgemm_rows (gboolean trans_a, gboolean trans_b, int M, int N, int K, const fl
                    trans_b ? CblasTrans : CblasNoTrans, m, N, K, 1.0f, a, lda, B, ldb, beta,
                    C + (long) m0 * ldc, ldc);
     }
+}
+
+/* C (M, N) = A (M, K) x B (K, N) for few rows and columns but a long K (a
+ * classifier over one image's features): each thread multiplies its slice
+ * of K, and the parts are added in thread order. */
+static void
+sgemm_split_depth (int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C,
+                   int ldc)
+{
+  int n_threads = dg_get_threads ();
+  float *parts = g_new (float, (size_t) n_threads * M * N);
+
+#pragma omp parallel num_threads(n_threads)
+  {
+    int id = omp_get_thread_num (), n = omp_get_num_threads ();
+    int k0 = (int) ((long) K * id / n), k1 = (int) ((long) K * (id + 1) / n);
+    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, k1 - k0, 1.0f, A + k0, lda,
+                 B + (long) k0 * ldb, ldb, 0.0f, parts + (long) id * M * N, N);
+  }
+  for (int i = 0; i < M; i++)
+    for (int j = 0; j < N; j++)
+      {
+        float sum = 0.0f;
+        for (int t = 0; t < n_threads; t++)
+          sum += parts[((long) t * M + i) * N + j];
+        C[(long) i * ldc + j] = sum;
+      }
+  g_free (parts);
 }
 
 /* The input of a dense layer is (C, B, S): C planes of S values per image.
@@ -831,7 +902,10 @@ dg_dense_forward (const float *in, int C, int B, int S, const float *w, const fl
 {
   int n_in = C * S;
 
-  if (dense_input_is_flat (B, S))
+  if (dense_input_is_flat (B, S) && O < 64 && B <= 16 && (long) O * B * n_in > 65536
+      && dg_get_threads () > 1)
+    sgemm_split_depth (O, B, n_in, w, n_in, in, B, out, B);
+  else if (dense_input_is_flat (B, S))
     dg_sgemm_rows (FALSE, FALSE, O, B, n_in, w, n_in, in, B, 0.0f, out, B);
   else
     {

@@ -19,6 +19,9 @@ G_BEGIN_DECLS
  * and padded planes. */
 float *dg_scratch (int slot, size_t n_floats);
 
+/* Sum of @n floats, accurate to a few float roundings, in a fixed order. */
+double dg_sum_floats (const float *x, long n);
+
 /* Convolution, stride 1, zero padding @pad: out (O, B, OH*OW) =
  * w (O, C, k, k) * in (C, B, H*W) + bias (O) (NULL: none), then ReLU if
  * @relu.  @kernels: w already through dg_winograd_kernels, or NULL. */

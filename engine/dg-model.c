@@ -394,24 +394,23 @@ dg_workspace_free (DgWorkspace *ws)
   g_free (ws);
 }
 
-/* Batch norm's sums run over B x H x W values a channel, in double.  One
- * accumulator is a chain of dependent additions, four cycles each; two of
- * four lanes each, added at the end, keep the vector units busy.  (The
- * order is fixed, so a seed still gives the same model.) */
-typedef float v4f __attribute__ ((vector_size (16), aligned (4)));
-typedef double v4d __attribute__ ((vector_size (32)));
+/* Batch norm's sums run over B x H x W values a channel: in float across
+ * blocks of 256 values, eight lanes and two accumulators at a time (a
+ * chain of dependent additions is four cycles a step), and in double
+ * across the blocks, so a sum of a hundred thousand values loses no more
+ * than a few float roundings.  The order is fixed, so a seed still gives
+ * the same model. */
+typedef float v8f __attribute__ ((vector_size (32), aligned (4)));
 
-static inline v4d
-load4 (const float *x)
-{
-  return __builtin_convertvector (*(const v4f *) x, v4d);
-}
+#define SUM_BLOCK 256
 
 static inline double
-lanes_sum (v4d a, v4d b)
+lanes_sum (v8f a)
 {
-  v4d s = a + b;
-  return (s[0] + s[1]) + (s[2] + s[3]);
+  double s = 0.0;
+  for (int l = 0; l < 8; l++)
+    s += a[l];
+  return s;
 }
 
 /* Sum of a[j], and of a[j] (x[j] - mean) into *sum_a_x: with a = x, the
@@ -419,18 +418,24 @@ lanes_sum (v4d a, v4d b)
 static double
 channel_sums (const float *a, const float *x, long n, float mean, double *sum_a_x)
 {
-  v4d acc0 = { 0 }, acc1 = { 0 }, px0 = { 0 }, px1 = { 0 };
-  v4d m = { mean, mean, mean, mean };
+  double sum = 0.0, sum_x = 0.0;
   long j = 0;
-  for (; j + 8 <= n; j += 8)
+
+  while (j + 16 <= n)
     {
-      v4d u = load4 (a + j), v = load4 (a + j + 4);
-      acc0 += u;
-      acc1 += v;
-      px0 += u * (load4 (x + j) - m);
-      px1 += v * (load4 (x + j + 4) - m);
+      v8f acc0 = { 0 }, acc1 = { 0 }, px0 = { 0 }, px1 = { 0 };
+      long end = MIN (n, j + SUM_BLOCK);
+      for (; j + 16 <= end; j += 16)
+        {
+          v8f u = *(const v8f *) (a + j), v = *(const v8f *) (a + j + 8);
+          acc0 += u;
+          acc1 += v;
+          px0 += u * (*(const v8f *) (x + j) - mean);
+          px1 += v * (*(const v8f *) (x + j + 8) - mean);
+        }
+      sum += lanes_sum (acc0 + acc1);
+      sum_x += lanes_sum (px0 + px1);
     }
-  double sum = lanes_sum (acc0, acc1), sum_x = lanes_sum (px0, px1);
   for (; j < n; j++)
     {
       sum += a[j];
