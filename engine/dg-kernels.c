@@ -165,7 +165,33 @@ block_columns (long n_total, int n_threads)
   return CLAMP (per_thread, 1, 512);
 }
 
-/* out (O, B*OH*OW) = w (O, C*k*k) x im2col (in) + bias, then ReLU if asked. */
+/* out rows [o0, o1) = their rows of w x the unfolded columns [n0, n1)
+ * @col (K, n1 - n0, row stride @ldcol) + bias, then ReLU if asked. */
+static void
+multiply_columns (const float *w, long K, const float *col, long ldcol, const float *bias,
+                  gboolean relu, long N, long n0, long n1, int o0, int o1, float *out)
+{
+  long nc = n1 - n0;
+
+  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, o1 - o0, (int) nc, (int) K, 1.0f,
+               w + o0 * K, (int) K, col, (int) ldcol, 0.0f, out + o0 * N + n0, (int) N);
+  for (int o = o0; o < o1; o++)
+    {
+      float *row = out + (long) o * N + n0;
+      float bo = bias != NULL ? bias[o] : 0.0f;
+      if (relu)
+        for (long j = 0; j < nc; j++)
+          row[j] = row[j] + bo > 0.0f ? row[j] + bo : 0.0f;
+      else if (bias != NULL)
+        for (long j = 0; j < nc; j++)
+          row[j] += bo;
+    }
+}
+
+/* out (O, B*OH*OW) = w (O, C*k*k) x im2col (in) + bias, then ReLU if asked.
+ * Blocks of columns go to the threads; with fewer columns than make two
+ * good blocks (one image), every thread unfolds them all and takes a
+ * share of the output channels instead, its rows of out its own. */
 static void
 conv_forward_im2col (const float *in, int C, int B, int H, int W, int k, int pad, int OH, int OW,
                      const float *w, const float *bias, int O, gboolean relu, float *out)
@@ -177,33 +203,31 @@ conv_forward_im2col (const float *in, int C, int B, int H, int W, int k, int pad
   long n_blocks = (N + block - 1) / block;
   gboolean direct = (k == 1 && pad == 0);
 
+  if (n_threads > 1 && N <= 1024 && !direct)
+    {
+#pragma omp parallel num_threads(n_threads)
+      {
+        int id = omp_get_thread_num (), n = omp_get_num_threads ();
+        float *unfolded = dg_scratch (0, (size_t) (K * N));
+        im2col (in, C, B, H, W, k, pad, OH, OW, 0, N, unfolded);
+        multiply_columns (w, K, unfolded, N, bias, relu, N, 0, N, O * id / n, O * (id + 1) / n,
+                          out);
+      }
+      return;
+    }
+
 #pragma omp parallel for schedule(static) num_threads(n_threads) if (n_blocks > 1)
   for (long blk = 0; blk < n_blocks; blk++)
     {
       long n0 = blk * block, n1 = MIN (N, n0 + block), nc = n1 - n0;
-      const float *col;
-      long ldcol;
 
       if (direct)
-        col = in + n0, ldcol = N;
+        multiply_columns (w, K, in + n0, N, bias, relu, N, n0, n1, 0, O, out);
       else
         {
           float *unfolded = dg_scratch (0, (size_t) (K * nc));
           im2col (in, C, B, H, W, k, pad, OH, OW, n0, n1, unfolded);
-          col = unfolded, ldcol = nc;
-        }
-      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, O, (int) nc, (int) K, 1.0f, w,
-                   (int) K, col, (int) ldcol, 0.0f, out + n0, (int) N);
-      for (int o = 0; o < O; o++)
-        {
-          float *row = out + (long) o * N + n0;
-          float bo = bias != NULL ? bias[o] : 0.0f;
-          if (relu)
-            for (long j = 0; j < nc; j++)
-              row[j] = row[j] + bo > 0.0f ? row[j] + bo : 0.0f;
-          else if (bias != NULL)
-            for (long j = 0; j < nc; j++)
-              row[j] += bo;
+          multiply_columns (w, K, unfolded, nc, bias, relu, N, n0, n1, 0, O, out);
         }
     }
 }
