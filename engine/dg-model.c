@@ -445,8 +445,14 @@ channel_sums (const float *a, const float *x, long n, float mean, double *sum_a_
   return sum;
 }
 
+/* Batch norm of layer i.  With @relu (the next layer is a ReLU, and this
+ * is training), the ReLU is applied in the same pass and its output is
+ * written in place of the batch norm's, which nothing reads in training:
+ * one pass over the activations fewer, and these passes are bound by
+ * memory. */
 static void
-bn_forward (DgModel *model, const DgLayer *layer, DgWorkspace *ws, int i, int B, gboolean training)
+bn_forward (DgModel *model, const DgLayer *layer, DgWorkspace *ws, int i, int B, gboolean training,
+            gboolean relu)
 {
   long S = (long) layer->out_h * layer->out_w;
   long count = B * S;
@@ -460,7 +466,7 @@ bn_forward (DgModel *model, const DgLayer *layer, DgWorkspace *ws, int i, int B,
   for (int c = 0; c < layer->out_c; c++)
     {
       const float *x = ws->act[i] + c * count;
-      float *y = ws->act[i + 1] + c * count;
+      float *y = ws->act[i + (relu ? 2 : 1)] + c * count;
       float mean, invstd;
 
       if (training)
@@ -489,8 +495,12 @@ bn_forward (DgModel *model, const DgLayer *layer, DgWorkspace *ws, int i, int B,
       ws->bn_mean[i][c] = mean;
       ws->bn_invstd[i][c] = invstd;
       float scale = gamma[c] * invstd, shift = beta[c] - mean * scale;
-      for (long j = 0; j < count; j++)
-        y[j] = x[j] * scale + shift;
+      if (relu)
+        for (long j = 0; j < count; j++)
+          y[j] = MAX (x[j] * scale + shift, 0.0f);
+      else
+        for (long j = 0; j < count; j++)
+          y[j] = x[j] * scale + shift;
     }
 }
 
@@ -524,7 +534,10 @@ dg_forward (DgModel *model, DgWorkspace *ws, int n, const float *images, gboolea
                             model->params + L->b, L->out_c, FALSE, out);
           break;
         case DG_LAYER_BN:
-          bn_forward (model, L, ws, i, n, training);
+          if (training && i + 1 < model->n_layers && model->layers[i + 1].kind == DG_LAYER_RELU)
+            bn_forward (model, L, ws, i++, n, training, TRUE);
+          else
+            bn_forward (model, L, ws, i, n, training, FALSE);
           break;
         case DG_LAYER_RELU:
 #pragma omp parallel for schedule(static) num_threads(dg_get_threads())
@@ -652,25 +665,40 @@ dg_backward (DgModel *model, DgWorkspace *ws, const guint8 *labels)
           bn_backward (model, L, ws, i, B);
           break;
         case DG_LAYER_RELU:
+          {
+            /* Where the output is positive, so was the input; the output
+             * is there even when bn_forward did this layer's work. */
+            const float *out = ws->act[i + 1];
 #pragma omp parallel for schedule(static) num_threads(dg_get_threads())
-          for (long j = 0; j < in_size; j++)
-            d_in[j] = in[j] > 0.0f ? d_out[j] : 0.0f;
+            for (long j = 0; j < in_size; j++)
+              d_in[j] = out[j] > 0.0f ? d_out[j] : 0.0f;
+          }
           break;
         case DG_LAYER_POOL:
           {
             long planes = (long) L->in_c * B;
             int H = L->in_h, W = L->in_w, OH = L->out_h, OW = L->out_w;
             const guint8 *arg = ws->pool_arg[i];
-            memset (d_in, 0, sizeof (float) * in_size);
+            /* Each window's four places are written, the winner's with the
+             * gradient; an odd last row or column is in no window. */
+            if (H % 2 != 0 || W % 2 != 0)
+              memset (d_in, 0, sizeof (float) * in_size);
 #pragma omp parallel for schedule(static) num_threads(dg_get_threads())
             for (long p = 0; p < planes; p++)
               for (int y = 0; y < OH; y++)
-                for (int x = 0; x < OW; x++)
-                  {
-                    long o = (p * OH + y) * OW + x;
-                    int a = arg[o];
-                    d_in[p * H * W + (2 * y + a / 2) * W + 2 * x + a % 2] = d_out[o];
-                  }
+                {
+                  float *top = d_in + p * H * W + 2 * y * W, *bottom = top + W;
+                  for (int x = 0; x < OW; x++)
+                    {
+                      long o = (p * OH + y) * OW + x;
+                      int a = arg[o];
+                      float g = d_out[o];
+                      top[2 * x] = a == 0 ? g : 0.0f;
+                      top[2 * x + 1] = a == 1 ? g : 0.0f;
+                      bottom[2 * x] = a == 2 ? g : 0.0f;
+                      bottom[2 * x + 1] = a == 3 ? g : 0.0f;
+                    }
+                }
           }
           break;
         case DG_LAYER_DROPOUT:
