@@ -535,8 +535,8 @@ read_image_thread (GTask *task, gpointer source_object, gpointer task_data,
 
   /* Digit by digit, as digits-cli recognize reads an image: ruled lines and
    * marks left out, touching digits cut apart. */
-  page = dg_read_digits (reading->strings_model, grey->grey, grey->width, grey->height, grey->width,
-                         &error);
+  page = dg_read_digits (reading->strings_model, reading->model, grey->grey, grey->width,
+                         grey->height, grey->width, &error);
   if (page != NULL && page->n_digits > 1)
     {
       reading->page = g_steal_pointer (&page);

@@ -508,8 +508,8 @@ cmd_bench (int argc, char **argv)
     {
       gint64 s0 = g_get_monotonic_time ();
       g_autoptr (DgReading) reading
-          = dg_read_digits (strings_model != NULL ? strings_model : model, cheque, CHEQUE_W, CHEQUE_H,
-                            CHEQUE_W, &error);
+          = dg_read_digits (strings_model != NULL ? strings_model : model, model, cheque, CHEQUE_W,
+                            CHEQUE_H, CHEQUE_W, &error);
       double us = (double) (g_get_monotonic_time () - s0);
       if (reading == NULL)
         g_error ("the benchmark's own cheque was refused: %s", error->message);
@@ -646,8 +646,8 @@ recognize_one (Recognition *r, RecognizeRun *run)
       return;
     }
 
-  r->reading = dg_read_digits (run->strings_model, image->grey, image->width, image->height, image->width,
-                               &error);
+  r->reading = dg_read_digits (run->strings_model, run->model, image->grey, image->width,
+                               image->height, image->width, &error);
   if (r->reading == NULL)
     {
       if (g_error_matches (error, DG_PREPROCESS_ERROR, DG_PREPROCESS_ERROR_NOTHING_TO_READ))

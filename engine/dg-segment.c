@@ -61,8 +61,10 @@
 #define SPLIT_WIDTH 0.8      /* atoms this wide (H) are tried as several digits, */
 #define SPLIT_UNSURE_WIDTH 0.4 /* and those this wide when the network is unsure */
 #define SPLIT_UNSURE 0.95
-#define SLICE_AREA 0.25     /* and holds a quarter of a digit's ink at least (a 1 holds half) */
-#define SLICE_HEIGHT 0.7     /* a slice of touching digits is a whole digit: this tall (H) */
+#define SLICE_AREA 0.1       /* and holds a tenth of a digit's ink at least (a thin 1 next to
+                              * bold digits holds a fifth) */
+#define SLICE_HEIGHT 0.6     /* a slice of touching digits is a whole digit: this tall (H; a
+                              * short 7 whose bar touched a 6 stood 0.72 H) */
 
 /* Scores (natural log units). */
 #define SHORT_PENALTY 10.0   /* per H of height under 0.55 H */
@@ -90,7 +92,8 @@
                               * line of digits are one (two loops of a broken 8, each a 0) */
 #define KEEP_TALL 0.7        /* a line read as nothing is read again keeping atoms this tall (H) */
 #define DROP_BASE 0.3        /* leaving an atom out costs 0.3 + 2.7 x its area */
-#define DROP_AREA 2.7        /* relative to a digit's, capped at 1 */
+#define DROP_AREA 2.7        /* relative to a digit's, */
+#define DROP_CAP 2.0         /* up to two digits' worth (a fused "67" is no comma) */
 
 /* ------------------------------------------------------------------------ */
 /* Runs and union-find                                                       */
@@ -914,7 +917,8 @@ typedef struct
   int line;
   int atoms[MAX_MERGE]; /* indices into the line's atoms */
   int n_atoms;
-  const Cut *left, *right; /* NULL: the atom's edge */
+  const Cut *left, *right; /* NULL: the atom's edge (set only while it is prepared) */
+  gboolean cut;            /* a slice of an atom, between its cuts */
   DgBox box;               /* its ink, image pixels */
   gint64 area;             /* pixels */
   gboolean ok;             /* normalised and classified */
@@ -1283,7 +1287,8 @@ piece_score (const Piece *piece, const LineWork *work)
 static double
 drop_cost (const Component *c, double digit_area, gboolean edge)
 {
-  return -(DROP_BASE + (edge ? EDGE_DROP_AREA : DROP_AREA) * MIN (1.0, c->area / MAX (digit_area, 1.0)));
+  double area = MIN (DROP_CAP, c->area / MAX (digit_area, 1.0));
+  return -(DROP_BASE + (edge ? EDGE_DROP_AREA : DROP_AREA) * area);
 }
 
 /* Signs stand before or after an amount, and a currency sign's bar stands
@@ -1535,6 +1540,73 @@ classify_pieces (GArray *pieces, guint from, DgClassifyFunc classify, gpointer u
   g_free (fits);
 }
 
+/* The text, the least sure digit and the digits' median height of a
+ * reading, from its digits. */
+static void
+summarise (DgReading *reading)
+{
+  GString *text = g_string_new (NULL);
+  double *heights = g_new (double, reading->n_digits);
+
+  reading->confidence = 2.0f;
+  for (int d = 0; d < reading->n_digits; d++)
+    {
+      const DgDigitReading *dr = &reading->digits[d];
+      if (d > 0 && dr->line != reading->digits[d - 1].line)
+        g_string_append_c (text, ' ');
+      g_string_append_c (text, (char) ('0' + dr->digit));
+      if (dr->probs[dr->digit] < reading->confidence)
+        {
+          reading->confidence = dr->probs[dr->digit];
+          reading->least_sure = d;
+        }
+      heights[d] = dr->box.height;
+    }
+  qsort (heights, reading->n_digits, sizeof (double), compare_doubles);
+  reading->digit_height = heights[reading->n_digits / 2];
+  g_free (heights);
+  g_free (reading->text);
+  reading->text = g_string_free (text, FALSE);
+}
+
+/* Each digit read whole, not cut out of ink it touched, is read again by
+ * @model and its probabilities become the mean of the two readings.  The
+ * strings model knows a pair or a piece from a digit, but reads a clean
+ * digit a little worse than the digit model does; slices of touching
+ * digits the digit model has never seen, so they keep the first reading.
+ * On the strings test's numbers from the validation split this took
+ * separated / close / touching / marks from 96.3 / 92.7 / 71.7 / 96.0% to
+ * 97.0 / 93.7 / 71.7 / 97.0%; averaging the slices too cost 3.7 points on
+ * touching. */
+static void
+second_opinion (DgReading *reading, DgModel *model)
+{
+  int *which = g_new (int, reading->n_digits);
+  int n = 0;
+
+  for (int d = 0; d < reading->n_digits; d++)
+    if (!reading->digits[d].cut)
+      which[n++] = d;
+  float *inputs = g_new (float, (gsize) MAX (n, 1) * DG_IMAGE_PIXELS);
+  float *probs = g_new (float, (gsize) MAX (n, 1) * DG_CLASSES);
+  for (int i = 0; i < n; i++)
+    memcpy (inputs + (gsize) i * DG_IMAGE_PIXELS, reading->digits[which[i]].input,
+            sizeof (float) * DG_IMAGE_PIXELS);
+  if (n > 0)
+    dg_model_predict (model, n, inputs, probs);
+  for (int i = 0; i < n; i++)
+    {
+      DgDigitReading *dr = &reading->digits[which[i]];
+      for (int j = 0; j < DG_CLASSES; j++)
+        dr->probs[j] = 0.5f * (dr->probs[j] + probs[(gsize) i * DG_CLASSES + j]);
+      dr->digit = dg_argmax (dr->probs, DG_CLASSES);
+    }
+  g_free (inputs);
+  g_free (probs);
+  g_free (which);
+  summarise (reading);
+}
+
 static void
 add_digit (GArray *digits, const Piece *piece, int line)
 {
@@ -1542,6 +1614,7 @@ add_digit (GArray *digits, const Piece *piece, int line)
   d.box = piece->box;
   d.line = line;
   d.digit = piece->digit;
+  d.cut = piece->cut;
   memcpy (d.probs, piece->probs, sizeof d.probs);
   memcpy (d.input, piece->input, sizeof d.input);
   g_array_append_val (digits, d);
@@ -1708,7 +1781,7 @@ dg_read_contrast (const DgContrast *contrast, DgClassifyFunc classify, gpointer 
           for (int a = 0; a < k + 2; a++)
             for (int b = 0; b < k + 2; b++)
               {
-                Piece slice = { .line = l, .atoms = { i }, .n_atoms = 1 };
+                Piece slice = { .line = l, .atoms = { i }, .n_atoms = 1, .cut = TRUE };
                 /* Cut j (1 .. k) is cuts[first_cut + j - 1]; 0 is the left edge and
                  * k + 1 the right.  Pairs with b <= a are skipped below, but their
                  * ends must still not be read from outside the cuts. */
@@ -1739,7 +1812,6 @@ dg_read_contrast (const DgContrast *contrast, DgClassifyFunc classify, gpointer 
 
   /* Each line's best reading. */
   GArray *digits = g_array_new (FALSE, FALSE, sizeof (DgDigitReading));
-  GString *text = g_string_new (NULL);
   int n_lines = 0;
   for (guint l = 0; l < lines->len; l++)
     {
@@ -1812,13 +1884,7 @@ dg_read_contrast (const DgContrast *contrast, DgClassifyFunc classify, gpointer 
             }
         }
       if (digits->len > line_start)
-        {
-          if (n_lines > 0)
-            g_string_append_c (text, ' ');
-          for (guint d = line_start; d < digits->len; d++)
-            g_string_append_c (text, (char) ('0' + g_array_index (digits, DgDigitReading, d).digit));
-          n_lines++;
-        }
+        n_lines++;
       else
         for (guint m = 0; m < page.marks->len; m++)
           if (g_array_index (page.marks, DgMark, m).line == n_lines)
@@ -1839,34 +1905,16 @@ dg_read_contrast (const DgContrast *contrast, DgClassifyFunc classify, gpointer 
       reading->n_digits = digits->len;
       reading->digits = (DgDigitReading *) g_array_free (digits, FALSE);
       digits = NULL;
-      reading->text = g_string_free (text, FALSE);
-      text = NULL;
       reading->n_lines = n_lines;
       reading->n_marks = page.marks->len;
       reading->marks = (DgMark *) g_array_free (page.marks, FALSE);
       page.marks = NULL;
-      reading->confidence = 2.0f;
-      double *heights = g_new (double, reading->n_digits);
-      for (int d = 0; d < reading->n_digits; d++)
-        {
-          const DgDigitReading *dr = &reading->digits[d];
-          if (dr->probs[dr->digit] < reading->confidence)
-            {
-              reading->confidence = dr->probs[dr->digit];
-              reading->least_sure = d;
-            }
-          heights[d] = dr->box.height;
-        }
-      qsort (heights, reading->n_digits, sizeof (double), compare_doubles);
-      reading->digit_height = heights[reading->n_digits / 2];
       reading->stroke_width = page.s;
-      g_free (heights);
+      summarise (reading);
     }
 
   if (digits != NULL)
     g_array_free (digits, TRUE);
-  if (text != NULL)
-    g_string_free (text, TRUE);
   for (guint l = 0; l < lines->len; l++)
     {
       g_array_free (g_array_index (lines, Line, l).members, TRUE);
@@ -1905,8 +1953,8 @@ dg_classify_with_model (int n, const float *images, const DgBox *boxes, float *p
 }
 
 DgReading *
-dg_read_digits (DgModel *model, const guint8 *grey, int width, int height, int stride,
-                GError **error)
+dg_read_digits (DgModel *model, DgModel *second, const guint8 *grey, int width, int height,
+                int stride, GError **error)
 {
   g_return_val_if_fail (model != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
@@ -1917,6 +1965,11 @@ dg_read_digits (DgModel *model, const guint8 *grey, int width, int height, int s
   dg_model_prepare (model);
   DgReading *reading = dg_read_contrast (&contrast, dg_classify_with_model, model, error);
   dg_contrast_clear (&contrast);
+  if (reading != NULL && second != NULL && second != model)
+    {
+      dg_model_prepare (second);
+      second_opinion (reading, second);
+    }
   return reading;
 }
 

@@ -40,6 +40,7 @@ typedef struct
   DgBox box;                     /* the digit's ink, image pixels */
   int line;                      /* 0-based line of text, reading order */
   int digit;                     /* 0 .. 9, the top class */
+  gboolean cut;                  /* cut out of ink it touched (a touching pair) */
   float probs[DG_CLASSES];       /* the network's probabilities */
   float input[DG_IMAGE_PIXELS];  /* (28, 28) what the network saw, ink 1.0 */
 } DgDigitReading;
@@ -76,14 +77,16 @@ typedef struct
 /* Reads every digit in an 8-bit grey image (0 = black; rows @stride bytes
  * apart; the limits of dg_preprocess_grey) with @model.  The strings model
  * (DG_WEIGHTS_STRINGS) reads pages best: it knows a pair or a piece of a
- * digit from a digit.  No ink, or only ink that is no digit (specks, rules,
- * marks shorter than a digit), is DG_PREPROCESS_ERROR_NOTHING_TO_READ; ink
- * of a digit's height is read, if need be unsure.  The model is
- * prepared (dg_model_prepare) on first use; several threads may then read
- * with one model at once.  About 12 ms for a 2500 x 1100 scan with eight
- * digits on one core (digits-cli bench). */
-DgReading *dg_read_digits (DgModel *model, const guint8 *grey, int width, int height, int stride,
-                           GError **error);
+ * digit from a digit.  With @second (the digit model, DG_WEIGHTS_DIGIT; or
+ * NULL), each digit read whole rather than cut out of touching ink is read
+ * again by it, and its probabilities are the mean of the two.  No ink, or
+ * only ink that is no digit (specks, rules, marks shorter than a digit), is
+ * DG_PREPROCESS_ERROR_NOTHING_TO_READ; ink of a digit's height is read, if
+ * need be unsure.  The models are prepared (dg_model_prepare) on first
+ * use; several threads may then read with them at once.  About 12 ms for
+ * a 2500 x 1100 scan with eight digits on one core (digits-cli bench). */
+DgReading *dg_read_digits (DgModel *model, DgModel *second, const guint8 *grey, int width,
+                           int height, int stride, GError **error);
 
 /* The classifier dg_read_digits uses, @user_data the model: its
  * probabilities, and for the fit the log of the top one (the strings

@@ -47,19 +47,34 @@ draw_line (Page *page, double ax, double ay, double bx, double by, double width,
                    ink);
 }
 
+/* What the program reads pages with: the strings model, and the digit
+ * model's second opinion on digits read whole. */
+static DgModel *
+load_shipped (char *(*find) (GError **))
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *path = find (&error);
+  g_assert_no_error (error);
+  DgModel *model = dg_model_load (path, &error);
+  g_assert_no_error (error);
+  return model;
+}
+
 static DgModel *
 shipped_model (void)
 {
   static DgModel *model;
   if (model == NULL)
-    {
-      g_autoptr (GError) error = NULL;
-      /* What the program reads pages with. */
-      g_autofree char *path = dg_model_find_strings_weights (&error);
-      g_assert_no_error (error);
-      model = dg_model_load (path, &error);
-      g_assert_no_error (error);
-    }
+    model = load_shipped (dg_model_find_strings_weights);
+  return model;
+}
+
+static DgModel *
+digit_model (void)
+{
+  static DgModel *model;
+  if (model == NULL)
+    model = load_shipped (dg_model_find_default_weights);
   return model;
 }
 
@@ -81,8 +96,8 @@ read_page (const Page *page)
     }
 
   g_autoptr (GError) error = NULL;
-  DgReading *reading = dg_read_digits (shipped_model (), page->grey, page->width, page->height,
-                                       page->width, &error);
+  DgReading *reading = dg_read_digits (shipped_model (), digit_model (), page->grey, page->width,
+                                       page->height, page->width, &error);
   g_assert_no_error (error);
   g_assert_nonnull (reading);
   g_test_message ("read “%s”, lowest confidence %.3f, %d marks", reading->text,
@@ -405,9 +420,9 @@ read_repeatedly (gpointer data)
   ThreadRead *job = data;
   for (int i = 0; i < 100; i++)
     {
-      g_autoptr (DgReading) reading = dg_read_digits (shipped_model (), job->page->grey,
-                                                      job->page->width, job->page->height,
-                                                      job->page->width, NULL);
+      g_autoptr (DgReading) reading
+          = dg_read_digits (shipped_model (), digit_model (), job->page->grey, job->page->width,
+                            job->page->height, job->page->width, NULL);
       if (reading == NULL || g_strcmp0 (reading->text, job->expected) != 0)
         job->wrong++;
     }
@@ -451,8 +466,8 @@ test_nothing (void)
 {
   g_autoptr (GError) error = NULL;
   Page page = page_new (600, 300);
-  DgReading *reading = dg_read_digits (shipped_model (), page.grey, page.width, page.height,
-                                       page.width, &error);
+  DgReading *reading = dg_read_digits (shipped_model (), digit_model (), page.grey, page.width,
+                                       page.height, page.width, &error);
   g_assert_null (reading);
   g_assert_error (error, DG_PREPROCESS_ERROR, DG_PREPROCESS_ERROR_NOTHING_TO_READ);
   g_clear_error (&error);
@@ -462,8 +477,8 @@ test_nothing (void)
   draw_line (&page, 60, 260, 540, 260, 3, 60);
   draw_line (&page, 60, 40, 60, 260, 3, 60);
   draw_line (&page, 540, 40, 540, 260, 3, 60);
-  reading = dg_read_digits (shipped_model (), page.grey, page.width, page.height, page.width,
-                            &error);
+  reading = dg_read_digits (shipped_model (), digit_model (), page.grey, page.width, page.height,
+                            page.width, &error);
   g_assert_null (reading);
   g_assert_error (error, DG_PREPROCESS_ERROR, DG_PREPROCESS_ERROR_NOTHING_TO_READ);
   g_free (page.grey);

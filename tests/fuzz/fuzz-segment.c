@@ -21,7 +21,7 @@
 #define MAX_SIDE   4096
 #define MAX_PIXELS (256 * 256)
 
-static DgModel *model;
+static DgModel *model, *second; /* reads pages; the second opinion */
 
 static void
 classify_by_ink (int n, const float *images, const DgBox *boxes, float *probs, float *fits,
@@ -78,8 +78,11 @@ LLVMFuzzerInitialize (int *argc, char ***argv)
   fuzz_abort_on_criticals (NULL);
   dg_set_threads (1);
   model = dg_model_new ("conv4k3,relu,pool,dense10", NULL);
+  second = dg_model_new ("conv2k3,relu,pool,dense10", NULL);
   g_assert_nonnull (model);
+  g_assert_nonnull (second);
   dg_model_init (model, 1);
+  dg_model_init (second, 2);
   return 0;
 }
 
@@ -109,7 +112,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   g_autoptr (GError) error = NULL;
   g_autoptr (DgReading) reading = NULL;
   if (with_model)
-    reading = dg_read_digits (model, grey, width, height, stride, &error);
+    reading = dg_read_digits (model, second, grey, width, height, stride, &error);
   else
     {
       DgContrast contrast;
