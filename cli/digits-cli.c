@@ -829,6 +829,8 @@ append_json (GString *out, const Recognition *r)
           json_builder_add_int_value (builder, dr->line + 1);
           json_builder_set_member_name (builder, "box");
           add_box (builder, &dr->box);
+          json_builder_set_member_name (builder, "cut");
+          json_builder_add_boolean_value (builder, dr->cut);
           json_builder_set_member_name (builder, "probabilities");
           add_probabilities (builder, dr->probs);
           json_builder_set_member_name (builder, "alternatives");
@@ -966,7 +968,8 @@ cmd_recognize (int argc, char **argv)
                       "  cheque.png<TAB>1250<TAB>0.412<TAB>unsure: 3\n"
                       "No ink: PATH<TAB><TAB>0.000<TAB>(nothing to read).  CSV has the columns\n"
                       "path,digits,confidence,unsure (with --single also p0..p9 before unsure);\n"
-                      "JSON adds each digit's box, probabilities and top three alternatives.\n"
+                      "JSON adds each digit's box, whether it was cut out of touching ink, its\n"
+                      "probabilities and top three alternatives.\n"
                       "A bad input is reported on stderr and skipped; the exit status is then 1.",
                       entries, &argc, &argv))
     return 2;

@@ -42,12 +42,13 @@ grep -q 'bad.png' err.txt || fail "the bad input was not named: $(cat err.txt)"
 [ "$(head -n1 results.csv)" = "path,digits,confidence,unsure" ] || fail "CSV header: $(head -n1 results.csv)"
 [ "$(wc -l < results.csv)" -eq 3 ] || fail "CSV should hold a header and two rows: $(cat results.csv)"
 
-# JSON: each digit's box, ten probabilities summing to 1, three alternatives.
-"$cli" recognize --format json "${inputs[0]}" "${inputs[5]}" > results.json
+# JSON: each digit's box, whether it was cut out of touching ink, ten
+# probabilities summing to 1, three alternatives.
+"$cli" recognize --format json "${inputs[0]}" "${inputs[5]}" touching-0000*.* > results.json
 /usr/bin/python3 - results.json <<'PY' || fail "JSON: $(head -c 600 results.json)"
 import json, sys
 results = json.load(open(sys.argv[1]))
-assert len(results) == 2
+assert len(results) == 7
 for r in results:
     digits = r["digits"].replace(" ", "")
     assert len(r["per_digit"]) == len(digits) > 0, r
@@ -57,9 +58,13 @@ for r in results:
         assert all(k in d["box"] for k in ("x", "y", "width", "height")) and d["box"]["width"] > 0
         assert len(d["probabilities"]) == 10 and abs(sum(d["probabilities"]) - 1) < 1e-3
         assert [a["digit"] for a in d["alternatives"]][0] == d["digit"] and len(d["alternatives"]) == 3
+        assert isinstance(d["cut"], bool)
     xs = [d["box"]["x"] for d in r["per_digit"]]
     assert xs == sorted(xs), xs
 # The marks string's sign, comma and dash are marks, not digits.
 assert any(m["kind"] == "symbol" for m in results[1]["marks"]), results[1]["marks"]
+# Separated digits are read whole; some touching ones are cut apart.
+assert not any(d["cut"] for d in results[0]["per_digit"]), results[0]
+assert any(d["cut"] for r in results[2:] for d in r["per_digit"])
 PY
 echo "recognize: all checks passed"
