@@ -8,13 +8,14 @@
 # touching >= 90%, marks: just the digits >= 97%).  The targets are not met
 # yet.  Pages are read with the strings model, trained to be unsure of what
 # is not one digit (a fused pair, a piece, a sign), so that its top
-# probability judges a cut: this code reads 96.0 / 93.7 / 69.3 / 96.3%
-# (separated / close / touching / marks, 300 test strings each), against
-# 95.7 / 92.0 / 52.0 / 92.3% with the digit model alone; 96.3 / 92.7 /
-# 71.7 / 96.0% on strings from the training set's validation split.  The
-# test fails below floors a margin for noise under those: a regression check
-# while issue 5 is open.  Raise the floors as segmentation improves; they
-# become the targets when it is done.
+# probability judges a cut, and digits read whole get the digit model's
+# second opinion: this code reads 96.3 / 94.3 / 74.7 / 96.3% (separated /
+# close / touching / marks, 300 test strings each), against 95.0 / 92.0 /
+# 52.0 / 90.3% with the digit model alone; 97.3 / 96.3 / 76.0 / 97.0% on
+# strings from the training set's validation split.  The test fails below
+# floors a margin for noise under those: a regression check while issue 5
+# is open.  Raise the floors as segmentation improves; they become the
+# targets when it is done.
 #   test-strings.sh MAKE_STRINGS DIGITS_CLI [COUNT_PER_KIND]
 # With FROM_TRAIN=1 the strings are made from the training set's validation
 # split instead (make-strings --from-train): what to tune on, keeping the
@@ -45,7 +46,7 @@ labels = list(csv.DictReader(open(sys.argv[1])))
 results = {os.path.basename(row["path"]): row["digits"] for row in csv.DictReader(open(sys.argv[2]))}
 seconds = float(sys.argv[4]) - float(sys.argv[3])
 targets = {"separated": 97.0, "touching": 90.0, "marks": 97.0}   # issue 5
-floors = {"separated": 93.0, "close": 90.0, "touching": 65.0, "marks": 93.0}  # reached so far
+floors = {"separated": 93.0, "close": 91.0, "touching": 70.0, "marks": 93.0}  # reached so far
 
 def tally(rows):
     right = sum(results.get(r["file"]) == r["label"] for r in rows)
