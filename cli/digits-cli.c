@@ -1147,6 +1147,9 @@ int
 main (int argc, char **argv)
 {
   setlocale (LC_ALL, "");
+  /* Results go to stdout; GLib's debug and info messages (G_MESSAGES_DEBUG)
+   * would land among them. */
+  g_log_writer_default_set_use_stderr (TRUE);
   if (argc < 2 || strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0)
     {
       usage ();

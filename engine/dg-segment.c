@@ -1802,10 +1802,14 @@ dg_read_contrast (const DgContrast *contrast, DgClassifyFunc classify, gpointer 
                     slice.right = b <= k ? &g_array_index (cuts, Cut, work->first_cut[i] + b - 1) : NULL;
                     prepare_piece (&page, work->line, &slice);
                     /* A sliver is not a digit; nor is more than one's width. */
+                    gboolean prepared = slice.ok;
                     if (slice.ok && (slice.box.width < 0.1 * work->H || slice.box.width > 1.3 * work->H
                                      || slice.box.height < SLICE_HEIGHT * work->H
                                      || slice.area < SLICE_AREA * work->digit_area))
                       slice.ok = FALSE;
+                    g_debug ("slice of atom %d between cuts %d and %d (of %d): box %d,%d %dx%d, %s", i,
+                             a, b, k, slice.box.x, slice.box.y, slice.box.width, slice.box.height,
+                             !prepared ? "not prepared" : slice.ok ? "read" : "too small or wide");
                     /* The cuts array may move as it grows. */
                     slice.left = slice.right = NULL;
                   }

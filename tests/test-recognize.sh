@@ -67,4 +67,11 @@ assert any(m["kind"] == "symbol" for m in results[1]["marks"]), results[1]["mark
 assert not any(d["cut"] for d in results[0]["per_digit"]), results[0]
 assert any(d["cut"] for r in results[2:] for d in r["per_digit"])
 PY
+# GLib's debug messages (segmentation lists its candidates) go to stderr,
+# never among the results.
+G_MESSAGES_DEBUG=all "$cli" recognize --format json "${inputs[10]}" > debug.json 2> debug.txt
+/usr/bin/python3 -c 'import json, sys; json.load(open(sys.argv[1]))' debug.json \
+  || fail "debug messages broke the JSON: $(head -c 300 debug.json)"
+grep -q 'candidate' debug.txt || fail "no debug messages on stderr with G_MESSAGES_DEBUG=all"
+
 echo "recognize: all checks passed"
