@@ -52,6 +52,7 @@
 #define MERGE_DOUBT 0.95     /* merely close pieces merge only when one reads below this */
 #define MAX_MERGE 3          /* atoms merged into one digit at most */
 #define MAX_CUTS 32          /* cut candidates per atom, */
+#define STRAIGHT_CUTS 4      /* of which this many more go straight down a column, */
 #define MAX_SLICES 1024      /* slices of wide atoms tried per page, at most */
 #define CUTS_PER_H 8.0       /* 8 per digit height of its width */
 #define CUT_REACH 0.2        /* a cut strays at most 0.2 H from its column, */
@@ -1187,6 +1188,21 @@ find_cuts (const Page *page, const Component *c, double H, GArray *cuts)
       Cut cut = cut_path (c, ink, x, H);
       g_array_append_val (tried, cut);
     }
+  /* And straight down each column: where one digit leans into the next
+   * (a 1 against a 5's stem), the cheapest winding cut may wander off
+   * into a stroke of the other. */
+  int n_winding = tried->len;
+  for (int x = edge; x < w - edge; x += stride)
+    {
+      Cut cut = { g_new (int, h), c->y0, c->y1, c->x0 + x, 0.0 };
+      for (int y = 0; y < h; y++)
+        {
+          const float *row = ink + (gsize) y * w;
+          cut.x[y] = c->x0 + x;
+          cut.cost += MIN (row[x - 1], row[x]);
+        }
+      g_array_append_val (tried, cut);
+    }
   g_free (ink);
 
   /* How much ink lies left of each: alike parts of the ink, alike cuts. */
@@ -1201,31 +1217,39 @@ find_cuts (const Page *page, const Component *c, double H, GArray *cuts)
         }
     }
 
-  int first = cuts->len;
-  gint64 *kept_area = g_new (gint64, max_cuts);
-  for (int kept = 0; kept < max_cuts;)
+  /* The cheapest winding cuts first, then the cheapest straight ones; a
+   * cut that leaves the same ink on its left as one kept is no other cut,
+   * nor is a winding one close to one kept. */
+  int first = cuts->len, kept = 0;
+  gint64 *kept_area = g_new (gint64, MAX_CUTS);
+  for (int straight = 0; straight < 2; straight++)
     {
-      int best = -1;
-      for (guint i = 0; i < tried->len; i++)
+      guint from = straight ? n_winding : 0, to = straight ? tried->len : (guint) n_winding;
+      int limit = straight ? MIN (MAX_CUTS, kept + STRAIGHT_CUTS) : max_cuts;
+      while (kept < limit)
         {
-          const Cut *cut = &g_array_index (tried, Cut, i);
-          if (cut->x != NULL && (best < 0 || cut->cost < g_array_index (tried, Cut, best).cost))
-            best = i;
-        }
-      if (best < 0)
-        break;
-      Cut cut = g_array_index (tried, Cut, best);
-      g_array_index (tried, Cut, best).x = NULL;
-      gboolean near = FALSE;
-      for (int j = 0; j < kept && !near; j++)
-        near = fabs (g_array_index (cuts, Cut, first + j).mean - cut.mean) < 0.08 * H
-               || kept_area[j] == left_area[best];
-      if (near)
-        g_free (cut.x);
-      else
-        {
-          g_array_append_val (cuts, cut);
-          kept_area[kept++] = left_area[best];
+          int best = -1;
+          for (guint i = from; i < to; i++)
+            {
+              const Cut *cut = &g_array_index (tried, Cut, i);
+              if (cut->x != NULL && (best < 0 || cut->cost < g_array_index (tried, Cut, best).cost))
+                best = i;
+            }
+          if (best < 0)
+            break;
+          Cut cut = g_array_index (tried, Cut, best);
+          g_array_index (tried, Cut, best).x = NULL;
+          gboolean near = FALSE;
+          for (int j = 0; j < kept && !near; j++)
+            near = (!straight && fabs (g_array_index (cuts, Cut, first + j).mean - cut.mean) < 0.08 * H)
+                   || kept_area[j] == left_area[best];
+          if (near)
+            g_free (cut.x);
+          else
+            {
+              g_array_append_val (cuts, cut);
+              kept_area[kept++] = left_area[best];
+            }
         }
     }
   g_free (kept_area);
