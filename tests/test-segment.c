@@ -330,6 +330,43 @@ test_split_touching (void)
   g_free (page.grey);
 }
 
+/* The digit model's second opinion: a digit read whole gets the mean of
+ * both models' probabilities; digits cut out of touching ink keep the
+ * strings model's, and the segmentation is the same. */
+static void
+test_second_opinion (void)
+{
+  Page page = page_new (700, 300);
+  draw_text (&page, "47", 100, 80, 120, 72);
+  draw_text (&page, "5", 400, 80, 120, 0);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DgReading) alone = dg_read_digits (shipped_model (), NULL, page.grey, page.width,
+                                                page.height, page.width, &error);
+  g_assert_no_error (error);
+  g_autoptr (DgReading) both = read_page (&page);
+  g_assert_cmpstr (both->text, ==, "475");
+  g_assert_cmpint (alone->n_digits, ==, both->n_digits);
+
+  int n_cut = 0;
+  for (int d = 0; d < both->n_digits; d++)
+    {
+      const DgDigitReading *a = &alone->digits[d], *b = &both->digits[d];
+      float second[DG_CLASSES];
+      g_assert_cmpint (a->box.x, ==, b->box.x);
+      g_assert_cmpint (a->cut, ==, b->cut);
+      g_assert_cmpint (b->cut, ==, d < 2); /* the 4 and the 7 touch; the 5 stands alone */
+      n_cut += b->cut;
+      dg_model_predict (digit_model (), 1, b->input, second);
+      for (int j = 0; j < DG_CLASSES; j++)
+        g_assert_cmpfloat_with_epsilon (b->probs[j],
+                                        b->cut ? a->probs[j] : 0.5f * (a->probs[j] + second[j]),
+                                        1e-6);
+      g_assert_cmpint (b->digit, ==, dg_argmax (b->probs, DG_CLASSES));
+    }
+  g_assert_cmpint (n_cut, ==, 2);
+  g_free (page.grey);
+}
+
 /* An amount on a form: a box round it and a rule the digits sit on. */
 static void
 test_ruled_box (void)
@@ -531,6 +568,7 @@ main (int argc, char **argv)
   g_test_add_func ("/segment/read/light-on-dark", test_read_light_on_dark);
   g_test_add_func ("/segment/read/merge-pieces", test_merge_pieces);
   g_test_add_func ("/segment/read/split-touching", test_split_touching);
+  g_test_add_func ("/segment/read/second-opinion", test_second_opinion);
   g_test_add_func ("/segment/read/ruled-box", test_ruled_box);
   g_test_add_func ("/segment/read/marks-ignored", test_marks_ignored);
   g_test_add_func ("/segment/read/two-lines", test_two_lines);
