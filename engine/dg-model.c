@@ -447,9 +447,7 @@ channel_sums (const float *a, const float *x, long n, float mean, double *sum_a_
 
 /* Batch norm of layer i.  With @relu (the next layer is a ReLU, and this
  * is training), the ReLU is applied in the same pass and its output is
- * written in place of the batch norm's, which nothing reads in training:
- * one pass over the activations fewer, and these passes are bound by
- * memory. */
+ * written in place of the batch norm's (see dg_forward). */
 static void
 bn_forward (DgModel *model, const DgLayer *layer, DgWorkspace *ws, int i, int B, gboolean training,
             gboolean relu)
@@ -522,22 +520,28 @@ dg_forward (DgModel *model, DgWorkspace *ws, int n, const float *images, gboolea
       const float *in = ws->act[i];
       float *out = ws->act[i + 1];
       long in_size = (long) n * L->in_c * L->in_h * L->in_w;
+      /* In training, a ReLU after a convolution, dense layer or batch norm
+       * is done in the same pass, its output written in place of theirs
+       * (which nothing then reads): one pass over memory fewer.  (The
+       * ReLU's backward reads its own output.) */
+      gboolean relu = training && i + 1 < model->n_layers
+                      && model->layers[i + 1].kind == DG_LAYER_RELU
+                      && (L->kind == DG_LAYER_CONV || L->kind == DG_LAYER_DENSE
+                          || L->kind == DG_LAYER_BN);
 
       switch (L->kind)
         {
         case DG_LAYER_CONV:
           dg_conv_forward (in, L->in_c, n, L->in_h, L->in_w, L->k, L->pad, L->out_h, L->out_w,
-                           model->params + L->w, NULL, model->params + L->b, L->out_c, FALSE, out);
+                           model->params + L->w, NULL, model->params + L->b, L->out_c, relu,
+                           ws->act[i + 1 + relu]);
           break;
         case DG_LAYER_DENSE:
           dg_dense_forward (in, L->in_c, n, L->in_h * L->in_w, model->params + L->w,
-                            model->params + L->b, L->out_c, FALSE, out);
+                            model->params + L->b, L->out_c, relu, ws->act[i + 1 + relu]);
           break;
         case DG_LAYER_BN:
-          if (training && i + 1 < model->n_layers && model->layers[i + 1].kind == DG_LAYER_RELU)
-            bn_forward (model, L, ws, i++, n, training, TRUE);
-          else
-            bn_forward (model, L, ws, i, n, training, FALSE);
+          bn_forward (model, L, ws, i, n, training, relu);
           break;
         case DG_LAYER_RELU:
 #pragma omp parallel for schedule(static) num_threads(dg_get_threads())
@@ -558,6 +562,7 @@ dg_forward (DgModel *model, DgWorkspace *ws, int n, const float *images, gboolea
         default:
           g_assert_not_reached ();
         }
+      i += relu; /* the ReLU is done */
     }
   dg_softmax_columns (ws->act[model->n_layers], DG_CLASSES, n, ws->probs);
   return ws->probs;
