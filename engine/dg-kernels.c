@@ -425,26 +425,6 @@ interleave_tiles (const v8f p[4], float *row)
   shuffle_pairs (b2, b3, (v8f *) (row + 16), (v8f *) (row + 24));
 }
 
-/* memcpy for the short rows of a plane (14 to 28 floats here): inline,
- * eight at a time, the last eight overlapping the ones before.  GCC would
- * make the loop a call to memmove, which costs more than the copy. */
-#if defined(__GNUC__) && !defined(__clang__)
-__attribute__ ((optimize ("no-tree-loop-distribute-patterns")))
-#endif
-static inline void
-copy_row (float *restrict dst, const float *restrict src, int n)
-{
-  if (n < 8)
-    {
-      for (int j = 0; j < n; j++)
-        dst[j] = src[j];
-      return;
-    }
-  for (int j = 0; j + 8 < n; j += 8)
-    *(v8f *) (dst + j) = *(const v8f *) (src + j);
-  *(v8f *) (dst + n - 8) = *(const v8f *) (src + n - 8);
-}
-
 /* A convolution's tiling.  A block of whole images is transformed and
  * multiplied at a time; its tiles are numbered image by image, row by row:
  * tile = (b - b0) * tiles_img + ty * tiles_x + tx. */
@@ -511,8 +491,8 @@ input_plane (const float *plane, const Tiling *t, float *work, float *v, long vs
 
   memset (padded, 0, sizeof (float) * rows * width);
   for (int y = MAX (0, t->pad); y < MIN (rows, t->H + t->pad); y++)
-    copy_row (padded + (long) y * width + t->pad, plane + (long) (y - t->pad) * t->W,
-              MIN (t->W, width - t->pad));
+    memcpy (padded + (long) y * width + t->pad, plane + (long) (y - t->pad) * t->W,
+            sizeof (float) * MIN (t->W, width - t->pad));
   for (int y = 0; y < rows; y++)
     deinterleave_row (padded + (long) y * width, S, split + (long) y * width);
 
@@ -583,7 +563,7 @@ output_plane (const float *m, long ms, const Tiling *t, float bias, gboolean rel
           interleave_tiles (y[i], rows + (long) (4 * ty + i) * width + 4 * k);
       }
   for (int y = 0; y < t->OH; y++)
-    copy_row (plane + (long) y * t->OW, rows + (long) y * width, t->OW);
+    memcpy (plane + (long) y * t->OW, rows + (long) y * width, sizeof (float) * t->OW);
 }
 
 /* dm = A dy A^T for every tile of one output-gradient plane (zero past its
@@ -597,7 +577,7 @@ grad_output_plane (const float *plane, const Tiling *t, float *work, float *dm, 
 
   memset (padded, 0, sizeof (float) * rows * width);
   for (int y = 0; y < t->OH; y++)
-    copy_row (padded + (long) y * width, plane + (long) y * t->OW, t->OW);
+    memcpy (padded + (long) y * width, plane + (long) y * t->OW, sizeof (float) * t->OW);
   for (int y = 0; y < rows; y++)
     deinterleave_row (padded + (long) y * width, S, split + (long) y * width);
 
@@ -804,9 +784,7 @@ conv_backward_weights_winograd (const float *in, int C, int B, int H, int W, int
 
 #pragma omp for schedule(static)
     for (int o = 0; o < O; o++)
-      {
       db[o] += (float) dg_sum_floats (d_out + (long) o * B * OH * OW, (long) B * OH * OW);
-      }
   }
   g_free (dU);
 }
@@ -889,7 +867,8 @@ sgemm_split_depth (int M, int N, int K, const float *A, int lda, const float *B,
                    int ldc)
 {
   int n_threads = dg_get_threads ();
-  float *parts = g_new (float, (size_t) n_threads * M * N);
+  /* Zeroed: a team smaller than asked for leaves some parts unwritten. */
+  float *parts = g_new0 (float, (size_t) n_threads * M * N);
 
 #pragma omp parallel num_threads(n_threads)
   {

@@ -464,7 +464,7 @@ bn_forward (DgModel *model, const DgLayer *layer, DgWorkspace *ws, int i, int B,
   for (int c = 0; c < layer->out_c; c++)
     {
       const float *x = ws->act[i] + c * count;
-      float *y = ws->act[i + (relu ? 2 : 1)] + c * count;
+      float *y = ws->act[i + 1 + relu] + c * count;
       float mean, invstd;
 
       if (training)
@@ -629,7 +629,6 @@ dg_backward (DgModel *model, DgWorkspace *ws, const guint8 *labels)
   int B = ws->n;
   int last = model->n_layers;
 
-  g_return_if_fail (ws->training || TRUE);
   if (model->grads == NULL)
     model->grads = g_new0 (float, model->n_params);
 

@@ -179,9 +179,10 @@ const float *dg_workspace_logits (DgWorkspace *ws);
 /* Mean cross-entropy of the last forward against @labels (0 .. 9, or
  * DG_LABEL_NONE: an image that is not one digit, whose target is the
  * uniform distribution, so that the network learns to be unsure of what is
- * not a digit); with @backward, accumulates d(loss)/d(params) into
- * model->grads (which it allocates). */
+ * not a digit). */
 double dg_loss (DgModel *model, DgWorkspace *ws, const guint8 *labels);
+/* Accumulates d(loss)/d(params) of that loss, at the last forward, into
+ * model->grads (which it allocates). */
 void dg_backward (DgModel *model, DgWorkspace *ws, const guint8 *labels);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DgModel, dg_model_free)

@@ -1975,7 +1975,7 @@ dg_read_contrast (const DgContrast *contrast, DgClassifyFunc classify, gpointer 
 
 void
 dg_classify_with_model (int n, const float *images, const DgBox *boxes, float *probs, float *fits,
-                     gpointer user_data)
+                        gpointer user_data)
 {
   dg_model_predict (user_data, n, images, probs);
   for (int i = 0; i < n; i++)
