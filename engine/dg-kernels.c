@@ -5,6 +5,7 @@
  * per thread at a time; everything else is a plain loop.
  */
 #include "dg-kernels.h"
+#include "dg-winograd.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -72,7 +73,9 @@ dg_scratch (int slot, size_t n_floats)
   if (scratch->sizes[slot] < n_floats)
     {
       free (scratch->buffers[slot]);
-      scratch->buffers[slot] = malloc (n_floats * sizeof (float));
+      /* On a cache line: a vector that straddles two costs twice. */
+      if (posix_memalign ((void **) &scratch->buffers[slot], 64, n_floats * sizeof (float)) != 0)
+        scratch->buffers[slot] = NULL;
       if (scratch->buffers[slot] == NULL)
         g_error ("out of memory allocating %zu bytes of scratch", n_floats * sizeof (float));
       scratch->sizes[slot] = n_floats;
@@ -293,31 +296,7 @@ conv_backward_weights_im2col (const float *in, int C, int B, int H, int W, int k
 
 typedef int v8i __attribute__ ((vector_size (32)));
 
-/* The one-dimensional transforms, on eight tiles at once. */
-
-/* B^T d: six input values to six transformed ones. */
-static inline void
-transform_input (const v8f d[6], v8f r[6])
-{
-  r[0] = 4.0f * d[0] - 5.0f * d[2] + d[4];
-  r[1] = d[3] + d[4] - 4.0f * (d[1] + d[2]);
-  r[2] = d[4] - d[3] + 4.0f * (d[1] - d[2]);
-  r[3] = d[4] - d[2] + 2.0f * (d[3] - d[1]);
-  r[4] = d[4] - d[2] - 2.0f * (d[3] - d[1]);
-  r[5] = 4.0f * d[1] - 5.0f * d[3] + d[5];
-}
-
-/* A^T m: six products to four outputs. */
-static inline void
-transform_output (const v8f m[6], v8f y[4])
-{
-  v8f s12 = m[1] + m[2], d12 = m[1] - m[2];
-  v8f s34 = m[3] + m[4], d34 = m[3] - m[4];
-  y[0] = m[0] + s12 + s34;
-  y[1] = d12 + 2.0f * d34;
-  y[2] = s12 + 4.0f * s34;
-  y[3] = d12 + 8.0f * d34 + m[5];
-}
+DEFINE_TRANSFORMS (v8f, )
 
 /* A u: four output gradients to six. */
 static inline void
@@ -1008,3 +987,4 @@ dg_softmax_columns (const float *logits, int n_classes, int B, float *probs /* (
         probs[(long) b * n_classes + j] = (float) (probs[(long) b * n_classes + j] / sum);
     }
 }
+

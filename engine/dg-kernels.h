@@ -16,7 +16,7 @@ G_BEGIN_DECLS
 /* Scratch memory owned by the calling thread, grown on demand, never freed
  * during the run.  Slots: 0 unfolded columns or Winograd blocks; 1
  * transformed kernels; 2 the inference plan's activations; 3 Winograd rows
- * and padded planes. */
+ * and padded planes.  Aligned to a cache line (64 bytes). */
 float *dg_scratch (int slot, size_t n_floats);
 
 /* Sum of @n floats, accurate to a few float roundings, in a fixed order. */
@@ -56,6 +56,29 @@ void dg_dense_backward (const float *in, int C, int B, int S, const float *w, in
 /* 2x2 max pool of @planes planes of H x W; @arg (if not NULL) records the
  * winner of each window (0..3) for the backward pass. */
 void dg_pool_forward (const float *in, long planes, int H, int W, float *out, guint8 *arg);
+/* One image stored pixel-major, (H, W, C): the batch-1 path of the
+ * inference plan.  Every thread of an OpenMP team calls these with its
+ * number @id of @n and does its share; those that need the others' results
+ * wait at a barrier, so the caller puts one between layers.  Output
+ * channels must be a multiple of 16. */
+/* The kernels' vector width: 16 (AVX-512) or 8 (AVX2); 0, the default,
+ * picks 16 when the processor has AVX-512.  For tests, between runs. */
+void dg_pixels_set_lanes (int lanes);
+/* Whether a k x k convolution over C channels goes through Winograd here. */
+gboolean dg_pixels_winograd (int k, int C);
+/* wt for dg_pixels_conv from w (O, C, k, k): dg_pixels_weights_floats. */
+size_t dg_pixels_weights_floats (int k, int C, int O);
+void dg_pixels_weights (const float *w, int O, int C, int k, float *wt);
+/* Shared scratch @work a convolution needs (floats; 0 for none). */
+size_t dg_pixels_conv_floats (int k, int C, int OH, int OW, int O);
+void dg_pixels_conv (const float *in, int C, int H, int W, int k, int pad, int OH, int OW,
+                     const float *wt, const float *bias, int O, gboolean relu, float *work,
+                     float *out, int id, int n);
+void dg_pixels_pool (const float *in, int C, int H, int W, float *out, int id, int n);
+/* out (O) = w (O, K) x in (K) + bias; @parts: n x O floats of scratch. */
+void dg_pixels_dense (const float *in, int K, const float *w, const float *bias, int O,
+                      gboolean relu, float *parts, float *out, int id, int n);
+void dg_pixels_relu (const float *in, long size, float *out, int id, int n);
 /* probs (B, n_classes) = softmax over the columns of logits (n_classes, B). */
 void dg_softmax_columns (const float *logits, int n_classes, int B, float *probs);
 

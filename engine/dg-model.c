@@ -12,6 +12,7 @@
 #include "dg-safetensors.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -731,13 +732,17 @@ typedef struct
   gboolean relu;  /* a ReLU fused after the conv or dense */
   float *w, *b;   /* owned; batch norm already folded in */
   float *kernels; /* conv: Winograd-transformed w (36, out_c, in_c), or NULL */
+  float *pixel_w; /* the weights for one pixel-major image (dg_pixels_weights;
+                   * a dense layer's columns in (h, w, c) order), or NULL */
 } DgPlanLayer;
 
 struct _DgPlan
 {
   int n_layers;
   DgPlanLayer layers[DG_MAX_LAYERS];
-  long max_size; /* largest activation of one image, floats */
+  long max_size;     /* largest activation of one image, floats */
+  gboolean pixels;   /* one image goes through the pixel-major kernels */
+  size_t pixel_work; /* their shared scratch, floats */
 };
 
 static void
@@ -748,8 +753,47 @@ dg_plan_free (DgPlan *plan)
       g_free (plan->layers[i].w);
       g_free (plan->layers[i].b);
       g_free (plan->layers[i].kernels);
+      g_aligned_free (plan->layers[i].pixel_w);
     }
   g_free (plan);
+}
+
+/* One image goes pixel-major when every convolution's output channels
+ * fill whole vectors (16 floats); the weights are rearranged for it once. */
+static void
+plan_pixels (DgPlan *plan)
+{
+  int n_threads = dg_get_threads ();
+
+  for (int i = 0; i < plan->n_layers; i++)
+    if (plan->layers[i].kind == DG_LAYER_CONV && plan->layers[i].out_c % 16 != 0)
+      return;
+  plan->pixels = TRUE;
+  for (int i = 0; i < plan->n_layers; i++)
+    {
+      DgPlanLayer *P = &plan->layers[i];
+      size_t work = 0;
+      if (P->kind == DG_LAYER_CONV)
+        {
+          P->pixel_w = g_aligned_alloc (dg_pixels_weights_floats (P->k, P->in_c, P->out_c),
+                                        sizeof (float), 64);
+          dg_pixels_weights (P->w, P->out_c, P->in_c, P->k, P->pixel_w);
+          work = dg_pixels_conv_floats (P->k, P->in_c, P->out_h, P->out_w, P->out_c);
+        }
+      else if (P->kind == DG_LAYER_DENSE && P->in_c > 1 && P->in_h * P->in_w > 1)
+        {
+          /* (O, C, S) to (O, S, C) */
+          long S = (long) P->in_h * P->in_w, K = P->in_c * S;
+          P->pixel_w = g_aligned_alloc ((size_t) P->out_c * K, sizeof (float), 64);
+          for (int o = 0; o < P->out_c; o++)
+            for (int c = 0; c < P->in_c; c++)
+              for (long s = 0; s < S; s++)
+                P->pixel_w[o * K + s * P->in_c + c] = P->w[o * K + c * S + s];
+        }
+      if (P->kind == DG_LAYER_DENSE)
+        work = (size_t) n_threads * P->out_c;
+      plan->pixel_work = MAX (plan->pixel_work, work);
+    }
 }
 
 static DgPlan *
@@ -818,6 +862,7 @@ dg_plan_new (const DgModel *model)
           dg_winograd_kernels (P->w, P->out_c, P->in_c, P->kernels);
         }
     }
+  plan_pixels (plan);
   return plan;
 }
 
@@ -843,6 +888,54 @@ dg_model_prepare (DgModel *model)
 /* Largest batch run through the plan at once: bounds the scratch memory. */
 #define PREDICT_CHUNK 256
 
+/* One image through the plan, pixel-major, in one parallel region: its
+ * layers are too small to be worth starting the threads for each. */
+static void
+predict_pixels (const DgPlan *plan, const float *image, float *probs)
+{
+  int n_threads = dg_get_threads ();
+  long size = (plan->max_size + 15) & ~15L; /* each buffer on a cache line */
+  float *buffer = dg_scratch (2, (size_t) 2 * size + plan->pixel_work);
+  float *act[2] = { buffer, buffer + size }, *work = buffer + 2 * size;
+  const float *last = image;
+
+#pragma omp parallel num_threads(n_threads)
+  {
+    int id = omp_get_thread_num (), n = omp_get_num_threads ();
+    const float *in = image;
+
+    for (int i = 0; i < plan->n_layers; i++)
+      {
+        const DgPlanLayer *P = &plan->layers[i];
+        float *out = act[i % 2];
+        switch (P->kind)
+          {
+          case DG_LAYER_CONV:
+            dg_pixels_conv (in, P->in_c, P->in_h, P->in_w, P->k, P->pad, P->out_h, P->out_w,
+                            P->pixel_w, P->b, P->out_c, P->relu, work, out, id, n);
+            break;
+          case DG_LAYER_DENSE:
+            dg_pixels_dense (in, P->in_c * P->in_h * P->in_w, P->pixel_w ? P->pixel_w : P->w,
+                             P->b, P->out_c, P->relu, work, out, id, n);
+            break;
+          case DG_LAYER_POOL:
+            dg_pixels_pool (in, P->in_c, P->in_h, P->in_w, out, id, n);
+            break;
+          case DG_LAYER_RELU:
+            dg_pixels_relu (in, (long) P->in_c * P->in_h * P->in_w, out, id, n);
+            break;
+          default:
+            g_assert_not_reached ();
+          }
+#pragma omp barrier
+        in = out;
+      }
+    if (id == 0)
+      last = in;
+  }
+  dg_softmax_columns (last, DG_CLASSES, 1, probs);
+}
+
 void
 dg_model_predict (DgModel *model, int n, const float *images, float *probs)
 {
@@ -851,6 +944,11 @@ dg_model_predict (DgModel *model, int n, const float *images, float *probs)
   dg_model_prepare (model);
   const DgPlan *plan = model->plan;
 
+  if (n == 1 && plan->pixels)
+    {
+      predict_pixels (plan, images, probs);
+      return;
+    }
   for (int start = 0; start < n; start += PREDICT_CHUNK)
     {
       int B = MIN (PREDICT_CHUNK, n - start);

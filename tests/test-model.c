@@ -1,6 +1,7 @@
 /* test-model.c: layers by hand-computed values, gradients by finite
  * differences, the folded inference plan, and the weights-file checks that
  * belong to the model (architecture, shapes, names, values). */
+#include "dg-kernels.h"
 #include "dg-model.h"
 #include "dg-rng.h"
 #include "dg-safetensors.h"
@@ -338,6 +339,39 @@ test_plan_matches_forward (void)
     }
 }
 
+/* One image alone goes pixel-major (dg-pixels.c) when every convolution
+ * has a multiple of 16 output channels.  Here: a first layer over one
+ * channel (nine taps unrolled, 32 channels a block), a 5x5 one over 32
+ * channels (direct, 16 a block), Winograd over 16 channels onto a 10x10
+ * output (tiles past the edge), a ReLU on its own after a pool, and a
+ * dense layer over (5, 5, 32) whose weights the plan reorders.  Both
+ * vector widths must agree with the unfolded forward, and with each other
+ * exactly: each lane is one channel, computed the same way at either. */
+static void
+test_plan_pixels (void)
+{
+  enum { N = 4 };
+  g_autoptr (DgModel) model = make_model (
+      "conv32k3,bn,relu,conv16k5v,relu,pool,relu,conv32k3v,bn,relu,pool,dense16,relu,dense10", 5);
+  g_autofree float *images = random_images (N, 11);
+  DgWorkspace *ws = dg_workspace_new (model, N);
+  const float *reference = dg_forward (model, ws, N, images, FALSE, 0);
+  float probs[2][N * DG_CLASSES];
+  const int lanes[2] = { 0, 8 }; /* 0: the processor's own (16 with AVX-512) */
+
+  for (int l = 0; l < 2; l++)
+    {
+      dg_pixels_set_lanes (lanes[l]);
+      for (int b = 0; b < N; b++)
+        dg_model_predict (model, 1, images + b * DG_IMAGE_PIXELS, probs[l] + b * DG_CLASSES);
+      for (int j = 0; j < N * DG_CLASSES; j++)
+        g_assert_cmpfloat_with_epsilon (probs[l][j], reference[j], 1e-5);
+    }
+  dg_pixels_set_lanes (0);
+  g_assert_cmpmem (probs[0], sizeof probs[0], probs[1], sizeof probs[1]);
+  dg_workspace_free (ws);
+}
+
 static void
 test_save_load_roundtrip (void)
 {
@@ -517,6 +551,7 @@ main (int argc, char **argv)
   g_test_add_func ("/model/gradient/relu-pool", test_gradient_relu_pool);
   g_test_add_func ("/model/gradient/dense-dropout", test_gradient_dense_dropout);
   g_test_add_func ("/model/plan/matches-forward", test_plan_matches_forward);
+  g_test_add_func ("/model/plan/pixels", test_plan_pixels);
   g_test_add_func ("/model/init/deterministic", test_init_deterministic);
   g_test_add_func ("/model/weights/roundtrip", test_save_load_roundtrip);
   g_test_add_func ("/model/weights/errors", test_load_errors);
