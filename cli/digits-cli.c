@@ -220,7 +220,7 @@ cmd_train (int argc, char **argv)
   dg_train (model, &train, &config, on_epoch, NULL, &val_acc);
   /* The test set is scored once, after the model was chosen on validation:
    * it is the report, never the selection. */
-  double test_acc = dg_evaluate (model, &test, NULL, test.n, NULL, NULL);
+  double test_acc = dg_evaluate (model, &test, NULL, test.n, 0, NULL, NULL);
   g_print ("kept the best epoch: validation %.2f%%, test %.2f%%\n", 100 * val_acc, 100 * test_acc);
 
   g_autofree char *s_epochs = g_strdup_printf ("%d", epochs);
@@ -261,11 +261,12 @@ static int
 cmd_eval (int argc, char **argv)
 {
   g_autofree char *weights = NULL, *data_dir = NULL, *dump = NULL;
-  int limit = 0, threads = 0;
+  int limit = 0, threads = 0, batch = 0;
   GOptionEntry entries[] = {
     { "weights", 0, 0, G_OPTION_ARG_FILENAME, &weights, "Weights file (default: the shipped model)", "FILE" },
     { "data", 0, 0, G_OPTION_ARG_FILENAME, &data_dir, "MNIST directory", "DIR" },
     { "limit", 0, 0, G_OPTION_ARG_INT, &limit, "Only the first N test images", "N" },
+    { "batch", 0, 0, G_OPTION_ARG_INT, &batch, "Images per prediction (default: 1024; 1 reads them one at a time, as a drawn digit is)", "N" },
     { "threads", 0, 0, G_OPTION_ARG_INT, &threads, "Threads (default: all cores)", "N" },
     { "dump-probs", 0, 0, G_OPTION_ARG_FILENAME, &dump, "Write the probabilities, little-endian float32 (N, 10)", "FILE" },
     { NULL }
@@ -277,6 +278,11 @@ cmd_eval (int argc, char **argv)
 
   if (!parse_options ("- accuracy on the MNIST test set", NULL, entries, &argc, &argv))
     return 2;
+  if (batch < 0)
+    {
+      g_printerr ("digits-cli eval: --batch must be at least 1\n");
+      return 2;
+    }
   dg_set_threads (threads);
   model = load_weights (weights, &error);
   if (model == NULL || !load_split (data_dir, "t10k", &images, &labels, &error))
@@ -289,7 +295,7 @@ cmd_eval (int argc, char **argv)
   int n = limit > 0 ? MIN (limit, test.n) : test.n;
   g_autofree float *probs = g_new (float, (size_t) n * DG_CLASSES);
   gint64 start = g_get_monotonic_time ();
-  double acc = dg_evaluate (model, &test, NULL, n, confusion, probs);
+  double acc = dg_evaluate (model, &test, NULL, n, batch, confusion, probs);
   double seconds = (g_get_monotonic_time () - start) / 1e6;
 
   g_print ("model: %s\n", model->arch);

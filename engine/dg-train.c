@@ -118,8 +118,8 @@ optimizer_step (DgModel *model, const DgTrainConfig *config, OptimizerState *sta
 }
 
 double
-dg_evaluate (DgModel *model, const DgDataset *data, const int *indices, int n, int *confusion,
-             float *probs)
+dg_evaluate (DgModel *model, const DgDataset *data, const int *indices, int n, int batch,
+             int *confusion, float *probs)
 {
   enum { CHUNK = 1024 };
   g_autofree float *images = g_new (float, (size_t) CHUNK * DG_IMAGE_PIXELS);
@@ -137,7 +137,10 @@ dg_evaluate (DgModel *model, const DgDataset *data, const int *indices, int n, i
           dg_pixels_to_floats (data->pixels + (long) item * DG_IMAGE_PIXELS, DG_IMAGE_PIXELS,
                                images + (long) j * DG_IMAGE_PIXELS);
         }
-      dg_model_predict (model, m, images, chunk_probs);
+      int step = batch > 0 ? MIN (batch, m) : m;
+      for (int j = 0; j < m; j += step)
+        dg_model_predict (model, MIN (step, m - j), images + (long) j * DG_IMAGE_PIXELS,
+                          chunk_probs + (long) j * DG_CLASSES);
       for (int j = 0; j < m; j++)
         {
           int item = indices != NULL ? indices[start + j] : start + j;
@@ -246,7 +249,7 @@ dg_train (DgModel *model, const DgDataset *data, const DgTrainConfig *config,
         .epochs = config->epochs,
         .loss = loss_sum / n_train,
         .train_accuracy = (double) correct / MAX (n_digits, 1),
-        .val_accuracy = n_val > 0 ? dg_evaluate (model, data, val, n_val, NULL, NULL) : 0.0,
+        .val_accuracy = n_val > 0 ? dg_evaluate (model, data, val, n_val, 0, NULL, NULL) : 0.0,
         .images_per_s = n_train / MAX (seconds, 1e-9),
         .lr = lr,
       };

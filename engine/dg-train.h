@@ -62,8 +62,10 @@ void dg_train (DgModel *model, const DgDataset *data, const DgTrainConfig *confi
 
 /* Accuracy of @model on @data (or on the images listed in @indices, if not
  * NULL, @n of them); fills @confusion (10 x 10, [truth][predicted]) if not
- * NULL, and @probs (n, 10) if not NULL. */
-double dg_evaluate (DgModel *model, const DgDataset *data, const int *indices, int n,
+ * NULL, and @probs (n, 10) if not NULL.  The images go through
+ * dg_model_predict @batch at a time (0: a default; 1 takes the path of a
+ * drawn digit). */
+double dg_evaluate (DgModel *model, const DgDataset *data, const int *indices, int n, int batch,
                     int *confusion, float *probs);
 
 /* Bytes -> floats in [0, 1]. */

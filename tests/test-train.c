@@ -238,7 +238,7 @@ check_shipped (const char *name, double floor)
   g_assert_no_error (error);
   dg_set_threads (2);
   DgDataset test = { images->data, labels->data, images->n };
-  double acc = dg_evaluate (model, &test, NULL, test.n, NULL, NULL);
+  double acc = dg_evaluate (model, &test, NULL, test.n, 0, NULL, NULL);
   g_test_message ("%s: %.2f%% on the MNIST test set", name, 100 * acc);
   g_assert_cmpfloat (acc, >=, floor);
   /* ... and fits the size budget */
