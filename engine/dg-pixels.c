@@ -205,16 +205,14 @@ conv_direct (const float *in, int C, int H, int W, int k, int pad, int OH, int O
   int PW = ((OW + 3) & ~3) + k - 1, rows = y1 - y0 + k - 1;
   float *padded = dg_scratch (3, (size_t) MAX (rows, 1) * PW * C);
 
+  memset (padded, 0, sizeof (float) * rows * PW * C);
   for (int r = 0; r < rows; r++)
-    for (int px = 0; px < PW; px++)
-      {
-        int y = y0 + r - pad, x = px - pad;
-        float *dst = padded + ((long) r * PW + px) * C;
-        if (y >= 0 && y < H && x >= 0 && x < W)
-          memcpy (dst, in + ((long) y * W + x) * C, sizeof (float) * C);
-        else
-          memset (dst, 0, sizeof (float) * C);
-      }
+    {
+      int y = y0 + r - pad;
+      if (y >= 0 && y < H) /* columns pad .. pad + W - 1, as many as fit */
+        memcpy (padded + ((long) r * PW + pad) * C, in + (long) y * W * C,
+                sizeof (float) * MIN (W, PW - pad) * C);
+    }
   for (int y = y0; y < y1; y++)
     for (int x = 0; x < OW; x += 4)
       {
