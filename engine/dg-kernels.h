@@ -64,11 +64,12 @@ void dg_pool_forward (const float *in, long planes, int H, int W, float *out, gu
 /* The kernels' vector width: 16 (AVX-512) or 8 (AVX2); 0, the default,
  * picks 16 when the processor has AVX-512.  For tests, between runs. */
 void dg_pixels_set_lanes (int lanes);
-/* Whether a k x k convolution over C channels goes through Winograd here. */
-gboolean dg_pixels_winograd (int k, int C);
+/* How a k x k convolution over C channels onto OH x OW is done here:
+ * Winograd F(4x4, 3x3) (4), F(6x6, 3x3) (6), or directly (0). */
+int dg_pixels_block (int k, int C, int OH, int OW);
 /* wt for dg_pixels_conv from w (O, C, k, k): dg_pixels_weights_floats. */
-size_t dg_pixels_weights_floats (int k, int C, int O);
-void dg_pixels_weights (const float *w, int O, int C, int k, float *wt);
+size_t dg_pixels_weights_floats (int k, int C, int OH, int OW, int O);
+void dg_pixels_weights (const float *w, int O, int C, int k, int OH, int OW, float *wt);
 /* Shared scratch @work a convolution needs (floats; 0 for none). */
 size_t dg_pixels_conv_floats (int k, int C, int OH, int OW, int O);
 void dg_pixels_conv (const float *in, int C, int H, int W, int k, int pad, int OH, int OW,

@@ -775,9 +775,10 @@ plan_pixels (DgPlan *plan)
       size_t work = 0;
       if (P->kind == DG_LAYER_CONV)
         {
-          P->pixel_w = g_aligned_alloc (dg_pixels_weights_floats (P->k, P->in_c, P->out_c),
-                                        sizeof (float), 64);
-          dg_pixels_weights (P->w, P->out_c, P->in_c, P->k, P->pixel_w);
+          P->pixel_w = g_aligned_alloc (
+              dg_pixels_weights_floats (P->k, P->in_c, P->out_h, P->out_w, P->out_c),
+              sizeof (float), 64);
+          dg_pixels_weights (P->w, P->out_c, P->in_c, P->k, P->out_h, P->out_w, P->pixel_w);
           work = dg_pixels_conv_floats (P->k, P->in_c, P->out_h, P->out_w, P->out_c);
         }
       else if (P->kind == DG_LAYER_DENSE && P->in_c > 1 && P->in_h * P->in_w > 1)

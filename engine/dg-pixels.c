@@ -51,20 +51,60 @@ relu_vec (vec v)
   return (vec) ((veci) v & (veci) (v > (vec){ 0 }));
 }
 
-/* A convolution's 4x4 output blocks and where their products go. */
+/* Winograd F(6x6, 3x3), for larger outputs: a 6x6 block from an 8x8 tile,
+ * 64 products per pair of channels for 36 outputs (F(4x4): 36 for 16), at
+ * the points 0, 1, -1, 1/2, -1/2, 2, -2 (and infinity).  Its transforms
+ * grow values more, so it is used only where it saves a good share of the
+ * products; it is still accurate to about 1e-6 of an activation's scale in
+ * float (tests/test-model.c, tools/torch-check). */
+
+/* B^T d: eight input values to eight transformed ones. */
+static inline void
+transform_input_8 (const vec d[8], vec r[8])
+{
+  vec a = d[2] + d[6] - 4.25f * d[4], b = d[1] + d[5] - 4.25f * d[3];
+  vec c = 0.25f * d[2] - 1.25f * d[4] + d[6], e = 0.5f * d[1] - 2.5f * d[3] + 2.0f * d[5];
+  vec f = 4.0f * d[2] - 5.0f * d[4] + d[6], g = 2.0f * d[1] - 2.5f * d[3] + 0.5f * d[5];
+  r[0] = d[0] - d[6] + 5.25f * (d[4] - d[2]);
+  r[1] = a + b;
+  r[2] = a - b;
+  r[3] = c + e;
+  r[4] = c - e;
+  r[5] = f + g;
+  r[6] = f - g;
+  r[7] = d[7] - d[1] + 5.25f * (d[3] - d[5]);
+}
+
+/* A^T m: eight products to six outputs. */
+static inline void
+transform_output_8 (const vec m[8], vec y[6])
+{
+  vec s12 = m[1] + m[2], d12 = m[1] - m[2];
+  vec s34 = m[3] + m[4], d34 = m[3] - m[4];
+  vec s56 = m[5] + m[6], d56 = m[5] - m[6];
+  y[0] = m[0] + s12 + s34 + s56;
+  y[1] = d12 + 2.0f * d34 + 0.5f * d56;
+  y[2] = s12 + 4.0f * s34 + 0.25f * s56;
+  y[3] = d12 + 8.0f * d34 + 0.125f * d56;
+  y[4] = s12 + 16.0f * s34 + 0.0625f * s56;
+  y[5] = d12 + 32.0f * d34 + 0.03125f * d56 + m[7];
+}
+
+/* A convolution's output blocks (4x4 or 6x6) and where their products go. */
 typedef struct
 {
   int H, W, pad, OH, OW, C, O;
+  int m, a;         /* output block and tile size: 4 and 6, or 6 and 8 */
   int tiles_x, tiles;
   long vs, ms; /* position slabs of V (tiles, C) and M (tiles, O), floats */
 } Tiles;
 
 static Tiles
-tiles_new (int C, int H, int W, int pad, int OH, int OW, int O)
+tiles_new (int m, int C, int H, int W, int pad, int OH, int OW, int O)
 {
-  Tiles t = { .H = H, .W = W, .pad = pad, .OH = OH, .OW = OW, .C = C, .O = O };
-  t.tiles_x = (OW + 3) / 4;
-  t.tiles = t.tiles_x * ((OH + 3) / 4);
+  Tiles t = { .H = H, .W = W, .pad = pad, .OH = OH, .OW = OW, .C = C, .O = O, .m = m, .a = m + 2 };
+  t.tiles_x = (OW + m - 1) / m;
+  t.tiles = t.tiles_x * ((OH + m - 1) / m);
   /* A cache line more than they need apart, so slabs a multiple of 4 KiB
    * long do not fall in the same cache sets. */
   t.vs = (long) t.tiles * C + 16;
@@ -73,24 +113,25 @@ tiles_new (int C, int H, int W, int pad, int OH, int OW, int O)
 }
 
 /* v = B^T d B for tiles [t0, t1), a vector of channels at a time: along
- * each row of the tile, then down each column, into the position slabs. */
-static void
-input_tiles (const float *in, const Tiles *t, int t0, int t1, float *V)
+ * each row of the tile, then down each column, into the position slabs.
+ * @a, the tile size, is a constant where this is inlined. */
+static inline void __attribute__ ((always_inline))
+input_tiles_of (const float *in, const Tiles *t, int t0, int t1, float *V, const int a)
 {
-  const int C = t->C, H = t->H, W = t->W;
+  const int C = t->C, H = t->H, W = t->W, m = a - 2;
 
   for (int tile = t0; tile < t1; tile++)
     {
-      int y0 = 4 * (tile / t->tiles_x) - t->pad, x0 = 4 * (tile % t->tiles_x) - t->pad;
-      gboolean inside = y0 >= 0 && x0 >= 0 && y0 + 6 <= H && x0 + 6 <= W;
+      int y0 = m * (tile / t->tiles_x) - t->pad, x0 = m * (tile % t->tiles_x) - t->pad;
+      gboolean inside = y0 >= 0 && x0 >= 0 && y0 + a <= H && x0 + a <= W;
       for (int c = 0; c < C; c += LANES)
         {
-          vec rows[6][6];
-          for (int i = 0; i < 6; i++)
+          vec rows[8][8];
+          for (int i = 0; i < a; i++)
             {
               int y = y0 + i;
-              vec d[6];
-              for (int j = 0; j < 6; j++)
+              vec d[8];
+              for (int j = 0; j < a; j++)
                 {
                   int x = x0 + j;
                   if (inside || (y >= 0 && y < H && x >= 0 && x < W))
@@ -98,47 +139,70 @@ input_tiles (const float *in, const Tiles *t, int t0, int t1, float *V)
                   else
                     d[j] = (vec){ 0 };
                 }
-              transform_input (d, rows[i]);
+              if (a == 6)
+                transform_input (d, rows[i]);
+              else
+                transform_input_8 (d, rows[i]);
             }
-          for (int j = 0; j < 6; j++)
+          for (int j = 0; j < a; j++)
             {
-              vec d[6] = { rows[0][j], rows[1][j], rows[2][j], rows[3][j], rows[4][j], rows[5][j] };
-              vec r[6];
-              transform_input (d, r);
-              for (int i = 0; i < 6; i++)
-                *(vec *) (V + (6 * i + j) * t->vs + (long) tile * C + c) = r[i];
+              vec d[8], r[8];
+              for (int i = 0; i < a; i++)
+                d[i] = rows[i][j];
+              if (a == 6)
+                transform_input (d, r);
+              else
+                transform_input_8 (d, r);
+              for (int i = 0; i < a; i++)
+                *(vec *) (V + (a * i + j) * t->vs + (long) tile * C + c) = r[i];
             }
         }
     }
 }
 
+static void
+input_tiles (const float *in, const Tiles *t, int t0, int t1, float *V)
+{
+  if (t->a == 6)
+    input_tiles_of (in, t, t0, t1, V, 6);
+  else
+    input_tiles_of (in, t, t0, t1, V, 8);
+}
+
 /* y = A^T m A (+ bias, ReLU) for tiles [t0, t1), the parts of each tile
  * past the output's edge left out. */
-static void
-output_tiles (const float *M, const Tiles *t, int t0, int t1, const float *bias, gboolean relu,
-              float *out)
+static inline void __attribute__ ((always_inline))
+output_tiles_of (const float *M, const Tiles *t, int t0, int t1, const float *bias,
+                 gboolean relu, float *out, const int a)
 {
-  const int O = t->O;
+  const int O = t->O, m = a - 2;
 
   for (int tile = t0; tile < t1; tile++)
     {
-      int y0 = 4 * (tile / t->tiles_x), x0 = 4 * (tile % t->tiles_x);
-      int ny = MIN (4, t->OH - y0), nx = MIN (4, t->OW - x0);
+      int y0 = m * (tile / t->tiles_x), x0 = m * (tile % t->tiles_x);
+      int ny = MIN (m, t->OH - y0), nx = MIN (m, t->OW - x0);
       for (int o = 0; o < O; o += LANES)
         {
-          vec rows[6][4], b = *(const vec *) (bias + o);
-          for (int i = 0; i < 6; i++)
+          vec rows[8][6], b = *(const vec *) (bias + o);
+          for (int i = 0; i < a; i++)
             {
-              vec m[6];
-              for (int j = 0; j < 6; j++)
-                m[j] = *(const vec *) (M + (6 * i + j) * t->ms + (long) tile * O + o);
-              transform_output (m, rows[i]);
+              vec p[8];
+              for (int j = 0; j < a; j++)
+                p[j] = *(const vec *) (M + (a * i + j) * t->ms + (long) tile * O + o);
+              if (a == 6)
+                transform_output (p, rows[i]);
+              else
+                transform_output_8 (p, rows[i]);
             }
           for (int j = 0; j < nx; j++)
             {
-              vec m[6] = { rows[0][j], rows[1][j], rows[2][j], rows[3][j], rows[4][j], rows[5][j] };
-              vec r[4];
-              transform_output (m, r);
+              vec p[8], r[6];
+              for (int i = 0; i < a; i++)
+                p[i] = rows[i][j];
+              if (a == 6)
+                transform_output (p, r);
+              else
+                transform_output_8 (p, r);
               for (int i = 0; i < ny; i++)
                 *(vec *) (out + ((long) (y0 + i) * t->OW + x0 + j) * O + o)
                     = relu ? relu_vec (r[i] + b) : r[i] + b;
@@ -147,20 +211,86 @@ output_tiles (const float *M, const Tiles *t, int t0, int t1, const float *bias,
     }
 }
 
+static void
+output_tiles (const float *M, const Tiles *t, int t0, int t1, const float *bias, gboolean relu,
+              float *out)
+{
+  if (t->a == 6)
+    output_tiles_of (M, t, t0, t1, bias, relu, out, 6);
+  else
+    output_tiles_of (M, t, t0, t1, bias, relu, out, 8);
+}
+
+#if LANES == 16
+/* @rows rows of p (rows, O) = v (rows, C) u (C, O), two vectors of columns
+ * from @o: the 2 x rows sums stay in registers (32 with AVX-512) while C
+ * goes by.  @rows is a constant where this is inlined. */
+static inline void __attribute__ ((always_inline))
+product_block (const float *v, const float *u, int C, int O, int o, const int rows, float *p)
+{
+  vec acc[8][2];
+
+  for (int r = 0; r < rows; r++)
+    acc[r][0] = acc[r][1] = (vec){ 0 };
+  for (int c = 0; c < C; c++)
+    {
+      vec w0 = *(const vec *) (u + (long) c * O + o);
+      vec w1 = *(const vec *) (u + (long) c * O + o + 16);
+      for (int r = 0; r < rows; r++)
+        {
+          float x = v[(long) r * C + c];
+          acc[r][0] += x * w0;
+          acc[r][1] += x * w1;
+        }
+    }
+  for (int r = 0; r < rows; r++)
+    {
+      *(vec *) (p + (long) r * O + o) = acc[r][0];
+      *(vec *) (p + (long) r * O + o + 16) = acc[r][1];
+    }
+}
+
+/* p (tiles, O) = v (tiles, C) u (C, O) for one position of F(6x6), O a
+ * multiple of 32: eight rows at a time.  Its products are short (16 tiles
+ * for a 24x24 output), and OpenBLAS took a third longer on them; on
+ * F(4x4)'s longer ones it is the faster. */
+static void
+multiply_position (const float *v, const float *u, int tiles, int C, int O, float *p)
+{
+  int t = 0;
+
+  for (; t + 8 <= tiles; t += 8)
+    for (int o = 0; o < O; o += 32)
+      product_block (v + (long) t * C, u, C, O, o, 8, p + (long) t * O);
+  for (; t + 4 <= tiles; t += 4)
+    for (int o = 0; o < O; o += 32)
+      product_block (v + (long) t * C, u, C, O, o, 4, p + (long) t * O);
+  for (; t < tiles; t++)
+    for (int o = 0; o < O; o += 32)
+      product_block (v + (long) t * C, u, C, O, o, 1, p + (long) t * O);
+}
+#endif
+
 /* Tiles, then positions (one matrix product each), then tiles again are
  * split over the team. */
 static void
 conv_winograd (const float *in, int C, int H, int W, int pad, int OH, int OW, const float *wt,
                const float *bias, int O, gboolean relu, float *work, float *out, int id, int n)
 {
-  const Tiles t = tiles_new (C, H, W, pad, OH, OW, O);
-  float *V = work, *M = work + DG_WINOGRAD_POSITIONS * t.vs;
+  const Tiles t = tiles_new (dg_pixels_block (3, C, OH, OW), C, H, W, pad, OH, OW, O);
+  const int positions = t.a * t.a;
+  float *V = work, *M = work + positions * t.vs;
 
   input_tiles (in, &t, t.tiles * id / n, t.tiles * (id + 1) / n, V);
 #pragma omp barrier
-  for (int xi = DG_WINOGRAD_POSITIONS * id / n; xi < DG_WINOGRAD_POSITIONS * (id + 1) / n; xi++)
-    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, t.tiles, O, C, 1.0f, V + xi * t.vs, C,
-                 wt + (long) xi * C * O, O, 0.0f, M + xi * t.ms, O);
+  for (int xi = positions * id / n; xi < positions * (id + 1) / n; xi++)
+#if LANES == 16
+    if (t.m == 6 && O % 32 == 0)
+      multiply_position (V + xi * t.vs, wt + (long) xi * C * O, t.tiles, C, O, M + xi * t.ms);
+    else
+#endif
+      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, t.tiles, O, C, 1.0f, V + xi * t.vs,
+                   C, wt + (long) xi * C * O, O, 0.0f, M + xi * t.ms, O);
 #pragma omp barrier
   output_tiles (M, &t, t.tiles * id / n, t.tiles * (id + 1) / n, bias, relu, out);
 }
@@ -234,7 +364,7 @@ KERNEL (dg_pixels_conv) (const float *in, int C, int H, int W, int k, int pad, i
                          const float *wt, const float *bias, int O, gboolean relu, float *work,
                          float *out, int id, int n)
 {
-  if (dg_pixels_winograd (k, C))
+  if (dg_pixels_block (k, C, OH, OW) > 0)
     conv_winograd (in, C, H, W, pad, OH, OW, wt, bias, O, relu, work, out, id, n);
   else
     conv_direct (in, C, H, W, k, pad, OH, OW, wt, bias, O, relu, out, id, n);
@@ -309,28 +439,67 @@ dg_pixels_pool (const float *in, int C, int H, int W, float *out, int id, int n)
   (use_16_lanes () ? dg_pixels_pool_16 : dg_pixels_pool_8) (in, C, H, W, out, id, n);
 }
 
-gboolean
-dg_pixels_winograd (int k, int C)
+/* 4 or 6 for Winograd F(4x4, 3x3) or F(6x6, 3x3), 0 for a direct
+ * convolution.  F(6x6) where it needs at most 85% of F(4x4)'s products. */
+int
+dg_pixels_block (int k, int C, int OH, int OW)
 {
-  return k == 3 && C % 16 == 0;
+  if (k != 3 || C % 16 != 0)
+    return 0;
+  long f4 = 36L * ((OH + 3) / 4) * ((OW + 3) / 4), f6 = 64L * ((OH + 5) / 6) * ((OW + 5) / 6);
+  return f6 <= 0.85 * f4 ? 6 : 4;
 }
 
 size_t
-dg_pixels_weights_floats (int k, int C, int O)
+dg_pixels_weights_floats (int k, int C, int OH, int OW, int O)
 {
-  return (size_t) (dg_pixels_winograd (k, C) ? DG_WINOGRAD_POSITIONS : k * k) * C * O;
+  int m = dg_pixels_block (k, C, OH, OW);
+  return (size_t) (m > 0 ? (m + 2) * (m + 2) : k * k) * C * O;
 }
 
-/* wt (36, C, O): U with each position's matrix transposed; or for a
+/* G (8x3) of F(6x6, 3x3); G g G^T in double, then rounded once. */
+static void
+winograd6_kernels (const float *w, int O, int C, float *U /* (64, O, C) */)
+{
+  static const double G[8][3] = {
+    { 1, 0, 0 },
+    { -2.0 / 9, -2.0 / 9, -2.0 / 9 },
+    { -2.0 / 9, 2.0 / 9, -2.0 / 9 },
+    { 1.0 / 90, 1.0 / 45, 2.0 / 45 },
+    { 1.0 / 90, -1.0 / 45, 2.0 / 45 },
+    { 32.0 / 45, 16.0 / 45, 8.0 / 45 },
+    { 32.0 / 45, -16.0 / 45, 8.0 / 45 },
+    { 0, 0, 1 },
+  };
+  long oc = (long) O * C;
+
+  for (long j = 0; j < oc; j++)
+    {
+      const float *g = w + j * 9;
+      double gg[8][3]; /* G g */
+      for (int i = 0; i < 8; i++)
+        for (int x = 0; x < 3; x++)
+          gg[i][x] = G[i][0] * g[x] + G[i][1] * g[3 + x] + G[i][2] * g[6 + x];
+      for (int i = 0; i < 8; i++)
+        for (int x = 0; x < 8; x++)
+          U[(8 * i + x) * oc + j]
+              = (float) (gg[i][0] * G[x][0] + gg[i][1] * G[x][1] + gg[i][2] * G[x][2]);
+    }
+}
+
+/* wt (positions, C, O): U with each position's matrix transposed; or for a
  * direct convolution (k, k, C, O). */
 void
-dg_pixels_weights (const float *w, int O, int C, int k, float *wt)
+dg_pixels_weights (const float *w, int O, int C, int k, int OH, int OW, float *wt)
 {
-  long kk = dg_pixels_winograd (k, C) ? DG_WINOGRAD_POSITIONS : (long) k * k;
+  int m = dg_pixels_block (k, C, OH, OW);
+  long kk = m > 0 ? (long) (m + 2) * (m + 2) : (long) k * k;
   float *U = g_new (float, (size_t) kk * O * C);
 
-  if (dg_pixels_winograd (k, C))
+  if (m == 4)
     dg_winograd_kernels (w, O, C, U);
+  else if (m == 6)
+    winograd6_kernels (w, O, C, U);
   else
     for (int o = 0; o < O; o++) /* (O, C, k, k) to (k k, O, C) */
       for (int c = 0; c < C; c++)
@@ -346,10 +515,11 @@ dg_pixels_weights (const float *w, int O, int C, int k, float *wt)
 size_t
 dg_pixels_conv_floats (int k, int C, int OH, int OW, int O)
 {
-  if (!dg_pixels_winograd (k, C))
+  int m = dg_pixels_block (k, C, OH, OW);
+  if (m == 0)
     return 0;
-  const Tiles t = tiles_new (C, 0, 0, 0, OH, OW, O);
-  return (size_t) DG_WINOGRAD_POSITIONS * (t.vs + t.ms);
+  const Tiles t = tiles_new (m, C, 0, 0, 0, OH, OW, O);
+  return (size_t) t.a * t.a * (t.vs + t.ms);
 }
 
 /* out (O) = w (O, K) x in (K) + bias: each thread multiplies its slice of
