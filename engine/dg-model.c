@@ -742,7 +742,8 @@ struct _DgPlan
   DgPlanLayer layers[DG_MAX_LAYERS];
   long max_size;     /* largest activation of one image, floats */
   gboolean pixels;   /* one image goes through the pixel-major kernels */
-  size_t pixel_work; /* their shared scratch, floats */
+  size_t pixel_work; /* their convolutions' shared scratch, floats */
+  int pixel_dense;   /* and the most outputs of a dense layer, summed by thread */
 };
 
 static void
@@ -763,8 +764,6 @@ dg_plan_free (DgPlan *plan)
 static void
 plan_pixels (DgPlan *plan)
 {
-  int n_threads = dg_get_threads ();
-
   for (int i = 0; i < plan->n_layers; i++)
     if (plan->layers[i].kind == DG_LAYER_CONV && plan->layers[i].out_c % 16 != 0)
       return;
@@ -792,7 +791,7 @@ plan_pixels (DgPlan *plan)
                 P->pixel_w[o * K + s * P->in_c + c] = P->w[o * K + c * S + s];
         }
       if (P->kind == DG_LAYER_DENSE)
-        work = (size_t) n_threads * P->out_c;
+        plan->pixel_dense = MAX (plan->pixel_dense, P->out_c);
       plan->pixel_work = MAX (plan->pixel_work, work);
     }
 }
@@ -896,7 +895,9 @@ predict_pixels (const DgPlan *plan, const float *image, float *probs)
 {
   int n_threads = dg_get_threads ();
   long size = (plan->max_size + 15) & ~15L; /* each buffer on a cache line */
-  float *buffer = dg_scratch (2, (size_t) 2 * size + plan->pixel_work);
+  /* The thread count may have changed since the plan was made. */
+  size_t work_size = MAX (plan->pixel_work, (size_t) n_threads * plan->pixel_dense);
+  float *buffer = dg_scratch (2, (size_t) 2 * size + work_size);
   float *act[2] = { buffer, buffer + size }, *work = buffer + 2 * size;
   const float *last = image;
 

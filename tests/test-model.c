@@ -379,6 +379,17 @@ test_plan_pixels (void)
       dg_pixels_set_lanes (0);
       for (int j = 0; j < N * DG_CLASSES; j++)
         g_assert_cmpfloat_with_epsilon (probs[0][j], probs[1][j], 1e-6);
+      /* More threads than when the plan was made, then fewer. */
+      int threads_before = dg_get_threads ();
+      for (int threads = threads_before + 1; threads >= 1; threads -= threads_before)
+        {
+          float one[DG_CLASSES];
+          dg_set_threads (threads);
+          dg_model_predict (model, 1, images, one);
+          for (int j = 0; j < DG_CLASSES; j++)
+            g_assert_cmpfloat_with_epsilon (one[j], reference[j], 1e-5);
+        }
+      dg_set_threads (threads_before);
       dg_workspace_free (ws);
     }
   g_assert_cmpint (dg_pixels_block (3, 16, 10, 10), ==, 6);
