@@ -416,8 +416,10 @@ use_16_lanes (void)
   if (lanes == 0)
     {
       __builtin_cpu_init ();
+      /* x86-64-v4, which the 16-lane kernels are compiled for */
       lanes = __builtin_cpu_supports ("avx512f") && __builtin_cpu_supports ("avx512vl")
                       && __builtin_cpu_supports ("avx512bw") && __builtin_cpu_supports ("avx512dq")
+                      && __builtin_cpu_supports ("avx512cd")
                   ? 16
                   : 8;
       g_atomic_int_set (&pixel_lanes, lanes);
