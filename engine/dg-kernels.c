@@ -987,4 +987,3 @@ dg_softmax_columns (const float *logits, int n_classes, int B, float *probs /* (
         probs[(long) b * n_classes + j] = (float) (probs[(long) b * n_classes + j] / sum);
     }
 }
-

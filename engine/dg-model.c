@@ -899,7 +899,6 @@ predict_pixels (const DgPlan *plan, const float *image, float *probs)
   size_t work_size = MAX (plan->pixel_work, (size_t) n_threads * plan->pixel_dense);
   float *buffer = dg_scratch (2, (size_t) 2 * size + work_size);
   float *act[2] = { buffer, buffer + size }, *work = buffer + 2 * size;
-  const float *last = image;
 
 #pragma omp parallel num_threads(n_threads)
   {
@@ -932,10 +931,10 @@ predict_pixels (const DgPlan *plan, const float *image, float *probs)
 #pragma omp barrier
         in = out;
       }
-    if (id == 0)
-      last = in;
   }
-  dg_softmax_columns (last, DG_CLASSES, 1, probs);
+  /* Layer i wrote act[i % 2]. */
+  dg_softmax_columns (plan->n_layers > 0 ? act[(plan->n_layers - 1) % 2] : image, DG_CLASSES, 1,
+                      probs);
 }
 
 void

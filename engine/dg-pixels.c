@@ -51,6 +51,13 @@ relu_vec (vec v)
   return (vec) ((veci) v & (veci) (v > (vec){ 0 }));
 }
 
+static inline vec
+max_vec (vec a, vec b)
+{
+  veci b_wins = b > a;
+  return (vec) (((veci) b & b_wins) | ((veci) a & ~b_wins));
+}
+
 /* Winograd F(6x6, 3x3), for larger outputs: a 6x6 block from an 8x8 tile,
  * 64 products per pair of channels for 36 outputs (F(4x4): 36 for 16), at
  * the points 0, 1, -1, 1/2, -1/2, 2, -2 (and infinity).  Its transforms
@@ -61,7 +68,7 @@ relu_vec (vec v)
 
 /* B^T d: eight input values to eight transformed ones. */
 static inline void
-transform_input_8 (const vec d[8], vec r[8])
+transform_input_f6 (const vec d[8], vec r[8])
 {
   vec a = d[2] + d[6] - 4.25f * d[4], b = d[1] + d[5] - 4.25f * d[3];
   vec c = 0.25f * d[2] - 1.25f * d[4] + d[6], e = 0.5f * d[1] - 2.5f * d[3] + 2.0f * d[5];
@@ -78,7 +85,7 @@ transform_input_8 (const vec d[8], vec r[8])
 
 /* A^T m: eight products to six outputs. */
 static inline void
-transform_output_8 (const vec m[8], vec y[6])
+transform_output_f6 (const vec m[8], vec y[6])
 {
   vec s12 = m[1] + m[2], d12 = m[1] - m[2];
   vec s34 = m[3] + m[4], d34 = m[3] - m[4];
@@ -89,6 +96,25 @@ transform_output_8 (const vec m[8], vec y[6])
   y[3] = d12 + 8.0f * d34 + 0.125f * d56;
   y[4] = s12 + 16.0f * s34 + 0.0625f * s56;
   y[5] = d12 + 32.0f * d34 + 0.03125f * d56 + m[7];
+}
+
+/* The transforms for a tile of @a values a side (6: F(4x4), 8: F(6x6)). */
+static inline void
+tile_input (int a, const vec d[8], vec r[8])
+{
+  if (a == 6)
+    transform_input (d, r);
+  else
+    transform_input_f6 (d, r);
+}
+
+static inline void
+tile_output (int a, const vec p[8], vec y[6])
+{
+  if (a == 6)
+    transform_output (p, y);
+  else
+    transform_output_f6 (p, y);
 }
 
 /* A convolution's output blocks (4x4 or 6x6) and where their products go. */
@@ -140,20 +166,14 @@ input_tiles_of (const float *in, const Tiles *t, int t0, int t1, float *V, const
                   else
                     d[j] = (vec){ 0 };
                 }
-              if (a == 6)
-                transform_input (d, rows[i]);
-              else
-                transform_input_8 (d, rows[i]);
+              tile_input (a, d, rows[i]);
             }
           for (int j = 0; j < a; j++)
             {
               vec d[8], r[8];
               for (int i = 0; i < a; i++)
                 d[i] = rows[i][j];
-              if (a == 6)
-                transform_input (d, r);
-              else
-                transform_input_8 (d, r);
+              tile_input (a, d, r);
               for (int i = 0; i < a; i++)
                 *(vec *) (V + (a * i + j) * t->vs + (long) tile * C + c) = r[i];
             }
@@ -190,20 +210,14 @@ output_tiles_of (const float *M, const Tiles *t, int t0, int t1, const float *bi
               vec p[8];
               for (int j = 0; j < a; j++)
                 p[j] = *(const vec *) (M + (a * i + j) * t->ms + (long) tile * O + o);
-              if (a == 6)
-                transform_output (p, rows[i]);
-              else
-                transform_output_8 (p, rows[i]);
+              tile_output (a, p, rows[i]);
             }
           for (int j = 0; j < nx; j++)
             {
               vec p[8], r[6];
               for (int i = 0; i < a; i++)
                 p[i] = rows[i][j];
-              if (a == 6)
-                transform_output (p, r);
-              else
-                transform_output_8 (p, r);
+              tile_output (a, p, r);
               for (int i = 0; i < ny; i++)
                 *(vec *) (out + ((long) (y0 + i) * t->OW + x0 + j) * O + o)
                     = relu ? relu_vec (r[i] + b) : r[i] + b;
@@ -385,13 +399,9 @@ KERNEL (dg_pixels_pool) (const float *in, int C, int H, int W, float *out, int i
         int c = 0;
         for (; c + LANES <= C; c += LANES)
           {
-            vec v0 = *(const vec *) (a + c), v1 = *(const vec *) (a + C + c);
-            vec v2 = *(const vec *) (b + c), v3 = *(const vec *) (b + C + c);
-            veci m01 = v1 > v0, m23 = v3 > v2;
-            vec top = (vec) (((veci) v1 & m01) | ((veci) v0 & ~m01));
-            vec bottom = (vec) (((veci) v3 & m23) | ((veci) v2 & ~m23));
-            veci m = bottom > top;
-            *(vec *) (dst + c) = (vec) (((veci) bottom & m) | ((veci) top & ~m));
+            vec top = max_vec (*(const vec *) (a + c), *(const vec *) (a + C + c));
+            vec bottom = max_vec (*(const vec *) (b + c), *(const vec *) (b + C + c));
+            *(vec *) (dst + c) = max_vec (top, bottom);
           }
         for (; c < C; c++)
           dst[c] = MAX (MAX (a[c], a[C + c]), MAX (b[c], b[C + c]));
@@ -497,19 +507,23 @@ void
 dg_pixels_weights (const float *w, int O, int C, int k, int OH, int OW, float *wt)
 {
   int m = dg_pixels_block (k, C, OH, OW);
-  long kk = m > 0 ? (long) (m + 2) * (m + 2) : (long) k * k;
-  float *U = g_new (float, (size_t) kk * O * C);
 
+  if (m == 0)
+    {
+      long kk = (long) k * k; /* (O, C, k, k) to (k k, C, O) */
+      for (int o = 0; o < O; o++)
+        for (int c = 0; c < C; c++)
+          for (long j = 0; j < kk; j++)
+            wt[(j * C + c) * O + o] = w[((long) o * C + c) * kk + j];
+      return;
+    }
+  long positions = (long) (m + 2) * (m + 2);
+  float *U = g_new (float, (size_t) positions * O * C);
   if (m == 4)
     dg_winograd_kernels (w, O, C, U);
-  else if (m == 6)
-    winograd6_kernels (w, O, C, U);
   else
-    for (int o = 0; o < O; o++) /* (O, C, k, k) to (k k, O, C) */
-      for (int c = 0; c < C; c++)
-        for (long j = 0; j < kk; j++)
-          U[(j * O + o) * C + c] = w[((long) o * C + c) * kk + j];
-  for (long j = 0; j < kk; j++)
+    winograd6_kernels (w, O, C, U);
+  for (long j = 0; j < positions; j++) /* (positions, O, C) to (positions, C, O) */
     for (int o = 0; o < O; o++)
       for (int c = 0; c < C; c++)
         wt[(j * C + c) * O + o] = U[(j * O + o) * C + c];
