@@ -15,6 +15,8 @@ struct _DigitsApplication
   DgModel *strings_model; /* reads images of several digits; NULL: model does */
   char *model_path;     /* where it came from, for the About window */
   char *strings_model_path;
+  DgModel *pairs_model;   /* reads two overlapping digits in them; NULL: not done */
+  char *pairs_model_path;
   GError *model_error;  /* why there is no model */
   GSettings *settings;  /* NULL without an installed schema */
 };
@@ -72,34 +74,44 @@ load_settings (void)
   return g_settings_new_full (schema, NULL, NULL);
 }
 
+/* The weights @find finds, loaded into *@model (from *@path) and
+ * prepared; FALSE, with @error set, when they cannot be. */
+static gboolean
+load_one (char *(*find) (GError **), DgModel **model, char **path, GError **error)
+{
+  *path = find (error);
+  if (*path != NULL)
+    *model = dg_model_load (*path, error);
+  if (*model == NULL)
+    return FALSE;
+  /* The plan is built once here, not on the first stroke. */
+  dg_model_prepare (*model);
+  return TRUE;
+}
+
 static void
 load_model (DigitsApplication *self)
 {
   g_autoptr (GError) error = NULL;
 
-  self->model_path = dg_model_find_default_weights (&error);
-  if (self->model_path != NULL)
-    self->model = dg_model_load (self->model_path, &error);
-  if (self->model == NULL)
+  if (!load_one (dg_model_find_default_weights, &self->model, &self->model_path, &error))
     {
       g_message ("No model: %s", error->message);
       self->model_error = g_steal_pointer (&error);
       return;
     }
-  /* The plan is built once here, not on the first stroke. */
-  dg_model_prepare (self->model);
-
   /* Without the strings model, pages are read with the digit model: less
    * well where digits touch, but read. */
-  self->strings_model_path = dg_model_find_strings_weights (&error);
-  if (self->strings_model_path != NULL)
-    self->strings_model = dg_model_load (self->strings_model_path, &error);
-  if (self->strings_model == NULL)
+  if (!load_one (dg_model_find_strings_weights, &self->strings_model, &self->strings_model_path,
+                 &error))
     {
       g_message ("No strings model, reading pages with the digit model: %s", error->message);
       return;
     }
-  dg_model_prepare (self->strings_model);
+  /* Without the pair model, digits that overlap are read as the cuts
+   * between them allow. */
+  if (!load_one (dg_model_find_pairs_weights, &self->pairs_model, &self->pairs_model_path, &error))
+    g_message ("No pair model, reading overlapping digits by cuts alone: %s", error->message);
 }
 
 static void
@@ -121,6 +133,8 @@ on_about_activated (GSimpleAction *action, GVariant *parameter, gpointer user_da
                           self->model_path != NULL ? self->model_path : "(none)");
   g_string_append_printf (debug_info, "Strings weights: %s\n",
                           self->strings_model != NULL ? self->strings_model_path : "(none)");
+  g_string_append_printf (debug_info, "Pair weights: %s\n",
+                          self->pairs_model != NULL ? self->pairs_model_path : "(none)");
   if (self->model != NULL)
     {
       const char *keys[] = { "arch", "dataset", "epochs", "val_accuracy", "test_accuracy" };
@@ -210,6 +224,8 @@ digits_application_finalize (GObject *object)
   g_clear_pointer (&self->strings_model, dg_model_free);
   g_clear_pointer (&self->model_path, g_free);
   g_clear_pointer (&self->strings_model_path, g_free);
+  g_clear_pointer (&self->pairs_model, dg_model_free);
+  g_clear_pointer (&self->pairs_model_path, g_free);
   g_clear_error (&self->model_error);
   g_clear_object (&self->settings);
 
@@ -260,6 +276,14 @@ digits_application_get_strings_model (DigitsApplication *self)
   g_return_val_if_fail (DIGITS_IS_APPLICATION (self), NULL);
 
   return self->strings_model != NULL ? self->strings_model : self->model;
+}
+
+DgModel *
+digits_application_get_pairs_model (DigitsApplication *self)
+{
+  g_return_val_if_fail (DIGITS_IS_APPLICATION (self), NULL);
+
+  return self->pairs_model;
 }
 
 GSettings *

@@ -19,6 +19,9 @@ DgModel *digits_application_get_model (DigitsApplication *self, const GError **e
 /* The model images of several digits are read with (DG_WEIGHTS_STRINGS), or
  * the digit model when that could not be loaded; NULL without either. */
 DgModel *digits_application_get_strings_model (DigitsApplication *self);
+/* The model that reads two overlapping digits (DG_WEIGHTS_PAIRS), or NULL
+ * when it could not be loaded. */
+DgModel *digits_application_get_pairs_model (DigitsApplication *self);
 /* NULL when the GSettings schema is not installed. */
 GSettings *digits_application_get_settings (DigitsApplication *self);
 

@@ -67,6 +67,13 @@ load_strings_weights (const char *path, GError **error)
   return load_from (path, dg_model_find_strings_weights, error);
 }
 
+/* @path, or the shipped pair model: what reads two overlapping digits. */
+static DgModel *
+load_pairs_weights (const char *path, GError **error)
+{
+  return load_from (path, dg_model_find_pairs_weights, error);
+}
+
 static gboolean
 load_split (const char *dir, const char *split, DgIdx **images, DgIdx **labels, GError **error)
 {
@@ -117,6 +124,28 @@ load_extra (const char *prefix, DgIdx **images, DgIdx **labels, GError **error)
   return TRUE;
 }
 
+/* All of @prefixes' extra training images (NULL: none), appended to
+ * @pixels and @labels. */
+static gboolean
+load_extras (char **prefixes, GByteArray *pixels, GByteArray *labels, GError **error)
+{
+  for (int i = 0; prefixes != NULL && prefixes[i] != NULL; i++)
+    {
+      g_autoptr (DgIdx) images = NULL, image_labels = NULL;
+      if (!load_extra (prefixes[i], &images, &image_labels, error))
+        return FALSE;
+      if ((gint64) labels->len + images->n > G_MAXINT / DG_IMAGE_PIXELS)
+        {
+          g_set_error (error, DG_IDX_ERROR, DG_IDX_ERROR_FORMAT, "%s: too many extra images",
+                       prefixes[i]);
+          return FALSE;
+        }
+      g_byte_array_append (pixels, images->data, (guint) images->n * DG_IMAGE_PIXELS);
+      g_byte_array_append (labels, image_labels->data, (guint) images->n);
+    }
+  return TRUE;
+}
+
 #define DEFAULT_ARCH                                                                            \
   "conv32k3,bn,relu,conv32k3,bn,relu,pool,conv64k3,bn,relu,conv64k3,bn,relu,pool,"             \
   "dense128,bn,relu,dropout0.3,dense10"
@@ -125,7 +154,8 @@ static int
 cmd_train (int argc, char **argv)
 {
   g_autofree char *data_dir = NULL, *out = NULL, *arch = NULL, *optimizer = NULL;
-  g_autofree char *init = NULL, *extra_prefix = NULL;
+  g_autofree char *init = NULL;
+  g_auto (GStrv) extra_prefixes = NULL;
   int epochs = 20, threads = 0, batch = 128, val_size = 5000, max_train = 0;
   gint64 seed = 1;
   double lr = 0.0, weight_decay = -1.0;
@@ -145,15 +175,15 @@ cmd_train (int argc, char **argv)
     { "max-train", 0, 0, G_OPTION_ARG_INT, &max_train, "Train on at most N images (smoke tests)", "N" },
     { "no-augment", 0, 0, G_OPTION_ARG_NONE, &no_augment, "Train on the images as they are", NULL },
     { "init", 0, 0, G_OPTION_ARG_FILENAME, &init, "Start from these weights (and their architecture)", "FILE" },
-    { "extra", 0, 0, G_OPTION_ARG_FILENAME, &extra_prefix,
-      "More training images: PREFIX-images-idx3-ubyte and PREFIX-labels-idx1-ubyte (label 255: not one digit)", "PREFIX" },
+    { "extra", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &extra_prefixes,
+      "More training images: PREFIX-images-idx3-ubyte and PREFIX-labels-idx1-ubyte (label 255: not one digit); may be given several times", "PREFIX" },
     { NULL }
   };
   g_autofree char *joined = g_strjoinv (" ", argv);
   g_autofree char *command = g_strconcat ("digits-cli ", joined, NULL);
   g_autoptr (GError) error = NULL;
   g_autoptr (DgIdx) images = NULL, labels = NULL, test_images = NULL, test_labels = NULL;
-  g_autoptr (DgIdx) extra_images = NULL, extra_labels = NULL;
+  g_autoptr (GByteArray) extra_pixels = g_byte_array_new (), extra_labels = g_byte_array_new ();
   g_autoptr (DgModel) model = NULL;
   DgTrainConfig config;
   DgDataset extra;
@@ -196,24 +226,27 @@ cmd_train (int argc, char **argv)
                        : dg_model_new (arch != NULL ? arch : DEFAULT_ARCH, &error);
   if (model == NULL || !load_split (data_dir, "train", &images, &labels, &error)
       || !load_split (data_dir, "t10k", &test_images, &test_labels, &error)
-      || (extra_prefix != NULL && !load_extra (extra_prefix, &extra_images, &extra_labels, &error)))
+      || !load_extras (extra_prefixes, extra_pixels, extra_labels, &error))
     {
       g_printerr ("digits-cli train: %s\n", error->message);
       return 1;
     }
   if (init == NULL)
     dg_model_init (model, config.seed);
-  if (extra_images != NULL)
+  if (extra_labels->len > 0)
     {
-      extra = (DgDataset) { extra_images->data, extra_labels->data, extra_images->n };
+      extra = (DgDataset) { extra_pixels->data, extra_labels->data, (int) extra_labels->len };
       config.extra = &extra;
     }
   g_print ("training %s (%ld parameters)%s%s on %d images, %d held out, %d threads\n", model->arch,
            dg_model_param_count (model), init != NULL ? " from " : "", init != NULL ? init : "",
            MIN (images->n - val_size, max_train > 0 ? max_train : G_MAXINT), val_size,
            dg_get_threads ());
-  if (extra_images != NULL)
-    g_print ("and %d more images from %s\n", extra.n, extra_prefix);
+  if (config.extra != NULL)
+    {
+      g_autofree char *from = g_strjoinv (", ", extra_prefixes);
+      g_print ("and %d more images from %s\n", extra.n, from);
+    }
 
   DgDataset train = { images->data, labels->data, images->n };
   DgDataset test = { test_images->data, test_labels->data, test_images->n };
@@ -373,7 +406,7 @@ cmd_bench (int argc, char **argv)
     { NULL }
   };
   g_autoptr (GError) error = NULL;
-  g_autoptr (DgModel) model = NULL, strings_model = NULL;
+  g_autoptr (DgModel) model = NULL, strings_model = NULL, pairs_model = NULL;
 
   if (!parse_options ("- latency and throughput of the engine", NULL, entries, &argc, &argv))
     return 2;
@@ -395,7 +428,9 @@ cmd_bench (int argc, char **argv)
    * unless a model was named. */
   if (model != NULL)
     strings_model = weights != NULL || arch != NULL ? NULL : load_strings_weights (NULL, &error);
-  if (model == NULL || (weights == NULL && arch == NULL && strings_model == NULL))
+  if (strings_model != NULL)
+    pairs_model = load_pairs_weights (NULL, &error);
+  if (model == NULL || (weights == NULL && arch == NULL && pairs_model == NULL))
     {
       g_printerr ("digits-cli bench: %s\n", error->message);
       return 1;
@@ -514,8 +549,8 @@ cmd_bench (int argc, char **argv)
     {
       gint64 s0 = g_get_monotonic_time ();
       g_autoptr (DgReading) reading
-          = dg_read_digits (strings_model != NULL ? strings_model : model, model, cheque, CHEQUE_W,
-                            CHEQUE_H, CHEQUE_W, &error);
+          = dg_read_digits (strings_model != NULL ? strings_model : model, model, pairs_model,
+                            cheque, CHEQUE_W, CHEQUE_H, CHEQUE_W, &error);
       double us = (double) (g_get_monotonic_time () - s0);
       if (reading == NULL)
         g_error ("the benchmark's own cheque was refused: %s", error->message);
@@ -571,6 +606,7 @@ typedef struct
 {
   DgModel *model;            /* reads one digit */
   DgModel *strings_model;    /* reads pages (dg_read_digits); NULL with --single */
+  DgModel *pairs_model;      /* and overlapping digits in them; NULL: none */
   gboolean single;
   Recognition *results;      /* (n_inputs) in input order */
   GMutex lock;
@@ -652,8 +688,8 @@ recognize_one (Recognition *r, RecognizeRun *run)
       return;
     }
 
-  r->reading = dg_read_digits (run->strings_model, run->model, image->grey, image->width,
-                               image->height, image->width, &error);
+  r->reading = dg_read_digits (run->strings_model, run->model, run->pairs_model, image->grey,
+                               image->width, image->height, image->width, &error);
   if (r->reading == NULL)
     {
       if (g_error_matches (error, DG_PREPROCESS_ERROR, DG_PREPROCESS_ERROR_NOTHING_TO_READ))
@@ -944,12 +980,14 @@ dump_inputs (const Recognition *r, const char *path, GError **error)
 static int
 cmd_recognize (int argc, char **argv)
 {
-  g_autofree char *weights = NULL, *strings_weights = NULL, *format = NULL, *output = NULL, *dump = NULL;
+  g_autofree char *weights = NULL, *strings_weights = NULL, *pairs_weights = NULL;
+  g_autofree char *format = NULL, *output = NULL, *dump = NULL;
   gboolean single = FALSE;
   int threads = 0, jobs = 0;
   GOptionEntry entries[] = {
     { "weights", 0, 0, G_OPTION_ARG_FILENAME, &weights, "Weights file (default: the shipped digit model; with this and no --strings-weights, pages are read with it too)", "FILE" },
     { "strings-weights", 0, 0, G_OPTION_ARG_FILENAME, &strings_weights, "Weights to read pages of several digits with (default: the shipped strings model)", "FILE" },
+    { "pairs-weights", 0, 0, G_OPTION_ARG_FILENAME, &pairs_weights, "Weights to read two overlapping digits with (default: the shipped pair model; none with --weights)", "FILE" },
     { "format", 0, 0, G_OPTION_ARG_STRING, &format, "text, json or csv (text)", "FORMAT" },
     { "single", 0, 0, G_OPTION_ARG_NONE, &single, "Read each input as one digit", NULL },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Write the results to FILE (atomically) instead of stdout", "FILE" },
@@ -959,7 +997,7 @@ cmd_recognize (int argc, char **argv)
     { NULL }
   };
   g_autoptr (GError) error = NULL;
-  g_autoptr (DgModel) model = NULL, strings_model = NULL;
+  g_autoptr (DgModel) model = NULL, strings_model = NULL, pairs_model = NULL;
   g_autoptr (GString) out = g_string_new (NULL);
   int status = 0;
 
@@ -1013,7 +1051,10 @@ cmd_recognize (int argc, char **argv)
     strings_model = weights != NULL && strings_weights == NULL
                         ? dg_model_load (weights, &error)
                         : load_strings_weights (strings_weights, &error);
-  if (model == NULL || (!single && strings_model == NULL))
+  if (strings_model != NULL && (weights == NULL || pairs_weights != NULL))
+    pairs_model = load_pairs_weights (pairs_weights, &error);
+  if (model == NULL || (!single && strings_model == NULL)
+      || (strings_model != NULL && (weights == NULL || pairs_weights != NULL) && pairs_model == NULL))
     {
       g_printerr ("digits-cli recognize: %s\n", error->message);
       return 1;
@@ -1021,8 +1062,10 @@ cmd_recognize (int argc, char **argv)
   dg_model_prepare (model);
   if (strings_model != NULL)
     dg_model_prepare (strings_model);
+  if (pairs_model != NULL)
+    dg_model_prepare (pairs_model);
 
-  RecognizeRun run = { model, strings_model, single, g_new0 (Recognition, n_inputs) };
+  RecognizeRun run = { model, strings_model, pairs_model, single, g_new0 (Recognition, n_inputs) };
   g_mutex_init (&run.lock);
   g_cond_init (&run.finished);
   for (int i = 0; i < n_inputs; i++)

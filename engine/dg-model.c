@@ -1269,3 +1269,9 @@ dg_model_find_strings_weights (GError **error)
 {
   return find_weights (DG_WEIGHTS_STRINGS, "DIGITS_STRINGS_WEIGHTS", error);
 }
+
+char *
+dg_model_find_pairs_weights (GError **error)
+{
+  return find_weights (DG_WEIGHTS_PAIRS, "DIGITS_PAIRS_WEIGHTS", error);
+}

@@ -133,6 +133,10 @@ const char *dg_model_get_metadata (const DgModel *model, const char *key);
  * candidate is one whole digit.  dg_read_digits reads with it. */
 #define DG_WEIGHTS_DIGIT   "mnist-cnn.safetensors"
 #define DG_WEIGHTS_STRINGS "mnist-strings.safetensors"
+/* The pair model reads two overlapping digits, stretched together into the
+ * field (dg_preprocess_pair): the left one, and from the image mirrored the
+ * right one; one digit alone, or anything else, it is unsure of. */
+#define DG_WEIGHTS_PAIRS   "mnist-pairs.safetensors"
 
 /* The digit model's weights: $DIGITS_WEIGHTS, the source tree's
  * data/weights (when run from a build directory), then the installed data
@@ -141,6 +145,8 @@ const char *dg_model_get_metadata (const DgModel *model, const char *key);
 char *dg_model_find_default_weights (GError **error);
 /* The strings model's, the same way ($DIGITS_STRINGS_WEIGHTS first). */
 char *dg_model_find_strings_weights (GError **error);
+/* The pair model's ($DIGITS_PAIRS_WEIGHTS first). */
+char *dg_model_find_pairs_weights (GError **error);
 
 /* Call after changing params/buffers by hand so the inference plan is rebuilt. */
 void dg_model_changed (DgModel *model);

@@ -176,14 +176,22 @@ void
 dg_resample (const float *src, int src_width, int src_height, double scale, double offset_x,
              double offset_y, float *dst, int dst_width, int dst_height)
 {
+  dg_resample_xy (src, src_width, src_height, scale, scale, offset_x, offset_y, dst, dst_width,
+                  dst_height);
+}
+
+void
+dg_resample_xy (const float *src, int src_width, int src_height, double scale_x, double scale_y,
+                double offset_x, double offset_y, float *dst, int dst_width, int dst_height)
+{
   g_return_if_fail (src != NULL && dst != NULL);
   g_return_if_fail (src_width > 0 && src_height > 0 && dst_width > 0 && dst_height > 0);
-  g_return_if_fail (scale >= 1e-4 && scale <= 1e4);
+  g_return_if_fail (scale_x >= 1e-4 && scale_x <= 1e4 && scale_y >= 1e-4 && scale_y <= 1e4);
   g_return_if_fail (isfinite (offset_x) && isfinite (offset_y));
 
   AxisWeights wx, wy;
-  axis_weights_init (&wx, src_width, dst_width, scale, offset_x);
-  axis_weights_init (&wy, src_height, dst_height, scale, offset_y);
+  axis_weights_init (&wx, src_width, dst_width, scale_x, offset_x);
+  axis_weights_init (&wy, src_height, dst_height, scale_y, offset_y);
 
   /* Rows first: rows (dst_height, src_width), then columns. */
   float *rows = g_new0 (float, (gsize) dst_height * src_width);
@@ -261,6 +269,32 @@ dg_normalize_ink (const float *ink, int width, int height, float out[DG_IMAGE_PI
           dg_resample (ink, width, height, scale, offset_x + dx, offset_y + dy, out, SIDE, SIDE);
     }
 
+  for (int i = 0; i < DG_IMAGE_PIXELS; i++)
+    out[i] = CLAMP (out[i], 0.0f, 1.0f);
+  return TRUE;
+}
+
+/* A wide piece of ink read as two digits -> @out (28, 28): its box (of the
+ * pixels at least half as strong as the strongest) stretched to
+ * DG_PAIR_WIDTH x DG_DIGIT_BOX, whatever its aspect, its centre on the
+ * field's.  Each digit of a pair then fills about half the field's width,
+ * as wide as a digit normalised alone; the pair model (DG_WEIGHTS_PAIRS)
+ * reads the left one, and the right one from the image mirrored. */
+static gboolean
+normalize_pair (const float *ink, int width, int height, float out[DG_IMAGE_PIXELS],
+                GError **error)
+{
+  float strongest = 0.0f;
+  for (gsize i = 0; i < (gsize) width * height; i++)
+    strongest = MAX (strongest, ink[i]);
+  DgBox box;
+  if (!(strongest > 0.0f) || !dg_ink_bbox (ink, width, height, 0.5f * strongest, &box))
+    return nothing_to_read (error);
+  double scale_x = CLAMP (DG_PAIR_WIDTH / box.width, 1e-4, 1e4);
+  double scale_y = CLAMP (DG_DIGIT_BOX / box.height, 1e-4, 1e4);
+  double offset_x = 0.5 * SIDE - scale_x * (box.x + 0.5 * box.width);
+  double offset_y = 0.5 * SIDE - scale_y * (box.y + 0.5 * box.height);
+  dg_resample_xy (ink, width, height, scale_x, scale_y, offset_x, offset_y, out, SIDE, SIDE);
   for (int i = 0; i < DG_IMAGE_PIXELS; i++)
     out[i] = CLAMP (out[i], 0.0f, 1.0f);
   return TRUE;
@@ -1488,9 +1522,9 @@ first_run_at_row (const DgRun *runs, int n, int y)
   return lo;
 }
 
-gboolean
-dg_preprocess_runs (const DgContrast *c, const DgRun *ink, int n_ink, const DgRun *other,
-                    int n_other, float out[DG_IMAGE_PIXELS], GError **error)
+static gboolean
+preprocess_runs (const DgContrast *c, const DgRun *ink, int n_ink, const DgRun *other,
+                 int n_other, gboolean pair, float out[DG_IMAGE_PIXELS], GError **error)
 {
   g_return_val_if_fail (c != NULL && c->contrast != NULL && out != NULL, FALSE);
   g_return_val_if_fail (n_ink >= 0 && (ink != NULL || n_ink == 0), FALSE);
@@ -1622,11 +1656,26 @@ dg_preprocess_runs (const DgContrast *c, const DgRun *ink, int n_ink, const DgRu
       }
 
   thicken_thin_strokes (cells_ink, cells_w, cells_h);
-  gboolean ok = dg_normalize_ink (cells_ink, cells_w, cells_h, out, error);
+  gboolean ok = pair ? normalize_pair (cells_ink, cells_w, cells_h, out, error)
+                     : dg_normalize_ink (cells_ink, cells_w, cells_h, out, error);
 
   g_free (cells_ink);
   g_free (kept_cells);
   return ok;
+}
+
+gboolean
+dg_preprocess_runs (const DgContrast *c, const DgRun *ink, int n_ink, const DgRun *other,
+                    int n_other, float out[DG_IMAGE_PIXELS], GError **error)
+{
+  return preprocess_runs (c, ink, n_ink, other, n_other, FALSE, out, error);
+}
+
+gboolean
+dg_preprocess_pair (const DgContrast *c, const DgRun *ink, int n_ink, const DgRun *other,
+                    int n_other, float out[DG_IMAGE_PIXELS], GError **error)
+{
+  return preprocess_runs (c, ink, n_ink, other, n_other, TRUE, out, error);
 }
 
 gboolean

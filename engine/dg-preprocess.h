@@ -60,6 +60,7 @@ typedef struct
 /* MNIST's geometry, in output (28x28) pixels. */
 #define DG_DIGIT_BOX 20.0    /* longer side of the ink's bounding box */
 #define DG_DIGIT_CENTRE 14.0 /* centre of mass, index coordinates, both axes */
+#define DG_PAIR_WIDTH 24.0   /* a pair's box is stretched this wide (dg_preprocess_pair) */
 
 /* Pen width for drawn strokes, in output pixels, before pressure.  Chosen so
  * drawn digits have MNIST's stroke width.  Width estimated as 2 x mass /
@@ -167,6 +168,15 @@ gboolean dg_preprocess_runs (const DgContrast *contrast, const DgRun *ink, int n
                              const DgRun *other, int n_other, float out[DG_IMAGE_PIXELS],
                              GError **error);
 
+/* Two touching digits' ink -> @out (28, 28) for the pair model
+ * (DG_WEIGHTS_PAIRS), as dg_preprocess_runs does but with the box
+ * stretched to DG_PAIR_WIDTH x DG_DIGIT_BOX pixels, whatever its aspect, and
+ * centred: each digit fills about half the width.  The model reads the left
+ * digit from it and the right one from it mirrored left to right. */
+gboolean dg_preprocess_pair (const DgContrast *contrast, const DgRun *ink, int n_ink,
+                             const DgRun *other, int n_other, float out[DG_IMAGE_PIXELS],
+                             GError **error);
+
 /* The threshold t that best splits @histogram (256 bins) into two classes,
  * [0, t] and [t + 1, 255], by Otsu's between-class variance.  When several
  * t tie (an empty gap between the classes), the middle of the run of ties.
@@ -197,6 +207,10 @@ gboolean dg_center_of_mass (const float *ink, int width, int height, double *x, 
  * bilinearly between pixel centres. */
 void dg_resample (const float *src, int src_width, int src_height, double scale, double offset_x,
                   double offset_y, float *dst, int dst_width, int dst_height);
+/* The same with a scale per axis. */
+void dg_resample_xy (const float *src, int src_width, int src_height, double scale_x,
+                     double scale_y, double offset_x, double offset_y, float *dst, int dst_width,
+                     int dst_height);
 
 /* An ink-intensity image (height, width), ink 1.0, any size, -> @out (28, 28)
  * by MNIST's rules.  The bounding box is that of the pixels at least half as

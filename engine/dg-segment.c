@@ -20,6 +20,11 @@
  * more.  Merging atoms costs a little, so two digits that each read well
  * stay two.  An atom may also be left out as a mark, at a cost growing
  * with its ink.
+ * An atom wide enough to be two digits, and each slice of it that reaches
+ * one of its ends, is also read by the pair model as two digits that
+ * overlap (no cut parts a 7 whose stroke runs through a 0): the left one
+ * from its image, the right one from the image mirrored, scored as two
+ * slices would be (pair_slice_score).
  * A dynamic programme over the atoms (and, inside one atom, over its cuts)
  * picks the reading with the best total: touching digits are cut where both
  * halves read well, a 5's detached bar is merged because the merged 5 reads
@@ -95,6 +100,8 @@
 #define DROP_BASE 0.3        /* leaving an atom out costs 0.3 + 2.7 x its area */
 #define DROP_AREA 2.7        /* relative to a digit's, */
 #define DROP_CAP 2.0         /* up to two digits' worth (a fused "67" is no comma) */
+#define PAIR_WIDTH 0.6       /* an atom this wide (H) may be two digits overlapping: the pair
+                              * model reads it too, and its slices this wide at either end */
 
 /* ------------------------------------------------------------------------ */
 /* Runs and union-find                                                       */
@@ -929,6 +936,19 @@ typedef struct
   float input[DG_IMAGE_PIXELS];
 } Piece;
 
+/* An atom read by the pair model as two digits that overlap, which no cut
+ * parts: the left one from the atom's image (dg_preprocess_pair), the
+ * right one from the image mirrored. */
+typedef struct _Pair
+{
+  DgBox box;               /* the atom's ink, image pixels */
+  int split;               /* the column its two digits' boxes meet at */
+  gboolean ok;
+  float probs[2][DG_CLASSES];
+  float fit[2];
+  float input[2][DG_IMAGE_PIXELS];
+} Pair;
+
 /* The runs of @piece. */
 static GArray *
 piece_runs (const Page *page, const Line *line, const Piece *piece)
@@ -1003,8 +1023,9 @@ heal_rule_crossings (const Page *page, GArray *runs)
   g_free (own);
 }
 
-static gboolean
-prepare_piece (const Page *page, const Line *line, Piece *piece)
+/* The ink of @piece (rules it crossed given back) and its box and area. */
+static GArray *
+piece_ink (const Page *page, const Line *line, Piece *piece)
 {
   GArray *runs = piece_runs (page, line, piece);
   if (page->n_rules > 0)
@@ -1021,12 +1042,47 @@ prepare_piece (const Page *page, const Line *line, Piece *piece)
       piece->area += run->x1 - run->x0;
     }
   piece->box = x1 >= 0 ? (DgBox) { x0, y0, x1 - x0 + 1, y1 - y0 + 1 } : (DgBox) { 0, 0, 0, 0 };
-  piece->ok = x1 >= 0
+  return runs;
+}
+
+static gboolean
+prepare_piece (const Page *page, const Line *line, Piece *piece)
+{
+  GArray *runs = piece_ink (page, line, piece);
+  piece->ok = piece->box.width > 0
               && dg_preprocess_runs (page->contrast, (const DgRun *) runs->data, runs->len,
                                      (const DgRun *) page->all_runs->data, page->all_runs->len,
                                      piece->input, NULL);
   g_array_free (runs, TRUE);
   return piece->ok;
+}
+
+/* Normalises @slice (an atom, or a slice of one between its cuts) as a
+ * pair into pair->input: the left digit's view and the right one's
+ * (mirrored).  Its digits' boxes meet at the cut of the atom's @cuts
+ * (@n_cuts) nearest the slice's middle, or at the middle.  FALSE when it
+ * holds no ink. */
+static gboolean
+prepare_pair (const Page *page, const Line *line, Piece *slice, const Cut *cuts, int n_cuts,
+              Pair *pair)
+{
+  GArray *runs = piece_ink (page, line, slice);
+  pair->box = slice->box;
+  pair->ok = slice->box.width > 0
+             && dg_preprocess_pair (page->contrast, (const DgRun *) runs->data, runs->len,
+                                    (const DgRun *) page->all_runs->data, page->all_runs->len,
+                                    pair->input[0], NULL);
+  g_array_free (runs, TRUE);
+  for (int y = 0; y < DG_IMAGE_SIDE; y++)
+    for (int x = 0; x < DG_IMAGE_SIDE; x++)
+      pair->input[1][y * DG_IMAGE_SIDE + x] = pair->input[0][y * DG_IMAGE_SIDE + DG_IMAGE_SIDE - 1 - x];
+  double middle = pair->box.x + 0.5 * pair->box.width;
+  pair->split = (int) middle;
+  for (int k = 0; k < n_cuts; k++)
+    if (cuts[k].mean > pair->box.x && cuts[k].mean < pair->box.x + pair->box.width - 1
+        && fabs (cuts[k].mean - middle) < fabs (pair->split - middle))
+      pair->split = (int) lround (cuts[k].mean);
+  return pair->ok;
 }
 
 /* The cheapest cut down through the atom @c from near column @column: one
@@ -1281,6 +1337,8 @@ typedef struct
   int *first_cut;      /* (n_atoms) this atom's cuts: cuts[first_cut .. first_cut + n_cuts) */
   int *n_cuts;
   int *first_slice;    /* (n_atoms) pieces between its cuts, see slice_index */
+  int *first_pair;     /* (n_atoms) its slices read as pairs, as first_slice, or -1 */
+  const struct _Pair *pairs;
 } LineWork;
 
 /* Index of the slice between cut a and cut b (0 = left edge, n_cuts + 1 =
@@ -1289,6 +1347,15 @@ static int
 slice_index (int n_cuts, int a, int b)
 {
   return a * (n_cuts + 2) + b;
+}
+
+/* Index of the slice between cut a and cut b of an atom with n_cuts cuts
+ * among those read as pairs: the slices from its left edge, then those to
+ * its right edge (2 n_cuts + 1 in all); -1 for the others. */
+static int
+pair_index (int n_cuts, int a, int b)
+{
+  return a == 0 ? b - 1 : b == n_cuts + 1 ? n_cuts + a : -1;
 }
 
 /* The score of a digit: how sure the network is, less what its shape says
@@ -1343,6 +1410,22 @@ edge_penalty (const Piece *piece, double H, double top, double bottom)
  * past WIDE_ALONE (without that, one single digit in thirty was cut in two,
  * a 0 read as "67", its halves read as surely as the whole). */
 static double
+slice_terms (const LineWork *work, int a, int s, const DgBox *box, gboolean choosing)
+{
+  double v = 0.0;
+  if (choosing)
+    {
+      const Component *c = &work->comps[g_array_index (work->line->members, int, a)];
+      double above = (box->y - c->y0) / work->H;
+      double below = (c->y1 - (box->y + box->height - 1)) / work->H;
+      v -= SLICE_SHORT_PENALTY * (MAX (0.0, above - SLICE_SHORT) + MAX (0.0, below - SLICE_SHORT));
+    }
+  if (s > 0)
+    v += CUT_BONUS - CUT_INK * g_array_index (work->cuts, Cut, work->first_cut[a] + s - 1).cost / work->s;
+  return v;
+}
+
+static double
 slice_score (const LineWork *work, const Piece *pieces, int a, int s, int b, gboolean choosing)
 {
   int k = work->n_cuts[a];
@@ -1361,62 +1444,91 @@ slice_score (const LineWork *work, const Piece *pieces, int a, int s, int b, gbo
   double v = piece_score (slice, work);
   if (v == -G_MAXDOUBLE)
     return v;
-  if (choosing)
-    {
-      const Component *c = &work->comps[g_array_index (work->line->members, int, a)];
-      double above = (slice->box.y - c->y0) / work->H;
-      double below = (c->y1 - (slice->box.y + slice->box.height - 1)) / work->H;
-      v -= SLICE_SHORT_PENALTY * (MAX (0.0, above - SLICE_SHORT) + MAX (0.0, below - SLICE_SHORT));
-    }
-  if (s > 0)
-    v += CUT_BONUS - CUT_INK * g_array_index (work->cuts, Cut, work->first_cut[a] + s - 1).cost / work->s;
-  return v;
+  return v + slice_terms (work, a, s, &slice->box, choosing);
+}
+
+/* Score of atom @a's slice from cut @s to cut @b read as two digits that
+ * overlap by the pair model, as slice_score scores one digit; -G_MAXDOUBLE
+ * when it is not tried.  One more digit read earns CUT_BONUS, as a cut
+ * does; reading two where there is one costs the network's sure answer on
+ * both sides (it is unsure of one digit alone).  On the validation
+ * strings, touching numbers read 86.0, 86.7 and 86.0% with pairs earning
+ * 0, 0.15 (CUT_BONUS) and 0.3; 85.3 and 83.7% with them costing 0.5 and
+ * 1.0; earning 0.5, other kinds began to lose numbers. */
+static double
+pair_slice_score (const LineWork *work, int a, int s, int b, gboolean choosing)
+{
+  int index = pair_index (work->n_cuts[a], s, b);
+  if (work->first_pair[a] < 0 || index < 0)
+    return -G_MAXDOUBLE;
+  const Pair *pair = &work->pairs[work->first_pair[a] + index];
+  if (!pair->ok)
+    return -G_MAXDOUBLE;
+  double rh = pair->box.height / work->H;
+  double v = pair->fit[0] + pair->fit[1] + CUT_BONUS - SHORT_PENALTY * MAX (0.0, 0.55 - rh)
+             - TALL_PENALTY * MAX (0.0, rh - 1.3);
+  return v + slice_terms (work, a, s, &pair->box, choosing);
 }
 
 /* Best reading of atom @a alone: the whole atom, or slices between its
- * cuts.  Fills @path (n_cuts + 2) with the cut indices used, ending at
- * n_cuts + 1, and returns its length, with its score in @score. */
+ * cuts, each read as one digit or as a pair.  Fills @path (n_cuts + 2)
+ * with the cut indices used, ending at n_cuts + 1, and @as_pair (as many)
+ * with whether each slice is read as a pair, and returns its length, with
+ * its score in @score. */
 static int
-best_split (const LineWork *work, const Piece *pieces, int a, int *path, double *score)
+best_split (const LineWork *work, const Piece *pieces, int a, int *path, gboolean *as_pair,
+            double *score)
 {
   int k = work->n_cuts[a];
   int nodes = k + 2;
   double *best = g_new (double, nodes);
   int *from = g_new (int, nodes);
+  gboolean *paired = g_new (gboolean, nodes);
   best[0] = 0.0;
   for (int b = 1; b < nodes; b++)
     {
       best[b] = -G_MAXDOUBLE;
       from[b] = -1;
       for (int s = 0; s < b; s++)
-        {
-          double v = slice_score (work, pieces, a, s, b, TRUE);
-          if (best[s] > -G_MAXDOUBLE && v > -G_MAXDOUBLE && best[s] + v > best[b])
-            {
-              best[b] = best[s] + v;
-              from[b] = s;
-            }
-        }
+        for (int pair = 0; pair < 2; pair++)
+          {
+            double v = pair ? pair_slice_score (work, a, s, b, TRUE)
+                            : slice_score (work, pieces, a, s, b, TRUE);
+            if (best[s] > -G_MAXDOUBLE && v > -G_MAXDOUBLE && best[s] + v > best[b])
+              {
+                best[b] = best[s] + v;
+                from[b] = s;
+                paired[b] = pair;
+              }
+          }
     }
   int n = 0;
   *score = best[nodes - 1];
   if (best[nodes - 1] > -G_MAXDOUBLE)
     for (int b = nodes - 1; b > 0; b = from[b])
-      path[n++] = b;
+      {
+        as_pair[n] = paired[b];
+        path[n++] = b;
+      }
   for (int i = 0; i < n / 2; i++)
     {
       int t = path[i];
       path[i] = path[n - 1 - i];
       path[n - 1 - i] = t;
+      gboolean u = as_pair[i];
+      as_pair[i] = as_pair[n - 1 - i];
+      as_pair[n - 1 - i] = u;
     }
   if (n > 0)
     {
       *score = 0.0;
       for (int p = 0, prev = 0; p < n; prev = path[p], p++)
-        *score += slice_score (work, pieces, a, prev, path[p], FALSE);
+        *score += as_pair[p] ? pair_slice_score (work, a, prev, path[p], FALSE)
+                             : slice_score (work, pieces, a, prev, path[p], FALSE);
     }
   g_free (best);
   g_free (from);
+  g_free (paired);
   return n;
 }
 
@@ -1487,13 +1599,14 @@ read_line (const LineWork *work, const Piece *pieces, const LineEnds *ends, gboo
       int a = e - 1;
       const Component *c = &work->comps[g_array_index (work->line->members, int, a)];
       int path[MAX_CUTS + 2];
+      gboolean as_pair[MAX_CUTS + 2];
       double split;
       gboolean edge = n >= 3 && (a == ends->first || a == ends->last);
       best[e] = best[a] + drop_cost (c, work->digit_area, edge)
                 - (keep_tall && atom_tall (work, a) ? 100.0 : 0.0);
       from[e] = 1;
       how[e] = 0;
-      best_split (work, pieces, a, path, &split);
+      best_split (work, pieces, a, path, as_pair, &split);
       if (edge && split > -G_MAXDOUBLE)
         split -= edge_penalty (&pieces[work->single[a]], work->H, ends->top, ends->bottom);
       if (split > -G_MAXDOUBLE && best[a] + split > best[e])
@@ -1561,6 +1674,50 @@ classify_pieces (GArray *pieces, guint from, DgClassifyFunc classify, gpointer u
       g_debug ("candidate %u: line %d, atoms %d..+%d%s, box %d,%d %dx%d: %d, fit %.3f", i, p->line,
                p->atoms[0], p->n_atoms, p->cut ? " (a slice)" : "", p->box.x, p->box.y,
                p->box.width, p->box.height, p->digit, p->fit);
+    }
+  g_free (images);
+  g_free (boxes);
+  g_free (probs);
+  g_free (fits);
+}
+
+static void
+classify_pairs (GArray *pairs, DgClassifyFunc classify, gpointer user_data)
+{
+  int n = 0;
+  for (guint i = 0; i < pairs->len; i++)
+    n += g_array_index (pairs, Pair, i).ok;
+  if (n == 0)
+    return;
+  float *images = g_new (float, (gsize) 2 * n * DG_IMAGE_PIXELS);
+  DgBox *boxes = g_new (DgBox, 2 * n);
+  float *probs = g_new (float, (gsize) 2 * n * DG_CLASSES);
+  float *fits = g_new (float, 2 * n);
+  int j = 0;
+  for (guint i = 0; i < pairs->len; i++)
+    {
+      Pair *p = &g_array_index (pairs, Pair, i);
+      for (int side = 0; p->ok && side < 2; side++)
+        {
+          boxes[j] = p->box;
+          memcpy (images + (gsize) j++ * DG_IMAGE_PIXELS, p->input[side], sizeof p->input[side]);
+        }
+    }
+  classify (2 * n, images, boxes, probs, fits, user_data);
+  j = 0;
+  for (guint i = 0; i < pairs->len; i++)
+    {
+      Pair *p = &g_array_index (pairs, Pair, i);
+      for (int side = 0; p->ok && side < 2; side++)
+        {
+          memcpy (p->probs[side], probs + (gsize) j * DG_CLASSES, sizeof p->probs[side]);
+          p->fit[side] = MAX (fits[j], -20.0f);
+          j++;
+        }
+      if (p->ok)
+        g_debug ("pair: box %d,%d %dx%d: %d %d, fits %.3f %.3f", p->box.x, p->box.y, p->box.width,
+                 p->box.height, dg_argmax (p->probs[0], DG_CLASSES),
+                 dg_argmax (p->probs[1], DG_CLASSES), p->fit[0], p->fit[1]);
     }
   g_free (images);
   g_free (boxes);
@@ -1649,9 +1806,40 @@ add_digit (GArray *digits, const Piece *piece, int line)
   g_array_append_val (digits, d);
 }
 
+/* A digit cut from its neighbour, read again as side @side of @pair: its
+ * probabilities are the mean of the two readings. */
+static void
+add_fused (GArray *digits, const Piece *piece, const Pair *pair, int side, int line)
+{
+  add_digit (digits, piece, line);
+  DgDigitReading *d = &g_array_index (digits, DgDigitReading, digits->len - 1);
+  for (int j = 0; j < DG_CLASSES; j++)
+    d->probs[j] = 0.5f * (d->probs[j] + pair->probs[side][j]);
+  d->digit = dg_argmax (d->probs, DG_CLASSES);
+}
+
+/* The two digits of @pair, split at its column. */
+static void
+add_pair (GArray *digits, const Pair *pair, int line)
+{
+  for (int side = 0; side < 2; side++)
+    {
+      DgDigitReading d;
+      int x0 = side == 0 ? pair->box.x : pair->split;
+      int x1 = side == 0 ? pair->split : pair->box.x + pair->box.width;
+      d.box = (DgBox) { x0, pair->box.y, MAX (1, x1 - x0), pair->box.height };
+      d.line = line;
+      d.cut = TRUE;
+      memcpy (d.probs, pair->probs[side], sizeof d.probs);
+      d.digit = dg_argmax (d.probs, DG_CLASSES);
+      memcpy (d.input, pair->input[side], sizeof d.input);
+      g_array_append_val (digits, d);
+    }
+}
+
 DgReading *
 dg_read_contrast (const DgContrast *contrast, DgClassifyFunc classify, gpointer user_data,
-                  GError **error)
+                  DgClassifyFunc classify_pairs_with, gpointer pair_data, GError **error)
 {
   g_return_val_if_fail (contrast != NULL && contrast->contrast != NULL, NULL);
   g_return_val_if_fail (classify != NULL, NULL);
@@ -1705,6 +1893,7 @@ dg_read_contrast (const DgContrast *contrast, DgClassifyFunc classify, gpointer 
       work->first_cut = g_new0 (int, n);
       work->n_cuts = g_new0 (int, n);
       work->first_slice = g_new (int, n);
+      work->first_pair = g_new (int, n);
 
       double *heights = g_new (double, n), *areas = g_new (double, n);
       int m = 0;
@@ -1843,6 +2032,48 @@ dg_read_contrast (const DgContrast *contrast, DgClassifyFunc classify, gpointer 
     }
   classify_pieces (pieces, first_sliced, classify, user_data);
 
+  /* Atoms wide enough to be two digits overlapping, and slices of them at
+   * either end (a pair fused to a third digit), read by the pair model. */
+  GArray *pairs = g_array_new (FALSE, FALSE, sizeof (Pair));
+  for (guint l = 0; l < lines->len; l++)
+    {
+      LineWork *work = &works[l];
+      for (int i = 0; i < work->n_atoms; i++)
+        {
+          const Component *c = &comps[g_array_index (work->line->members, int, i)];
+          int k = work->n_cuts[i];
+          const Cut *atom_cuts = k > 0 ? &g_array_index (cuts, Cut, work->first_cut[i]) : NULL;
+          work->first_pair[i] = -1;
+          if (classify_pairs_with == NULL || c->x1 - c->x0 + 1 < PAIR_WIDTH * work->H
+              || c->y1 - c->y0 + 1 < 0.5 * work->H || pairs->len >= MAX_SLICES)
+            continue;
+          work->first_pair[i] = pairs->len;
+          g_array_set_size (pairs, pairs->len + 2 * k + 1);
+          for (int a = 0; a < k + 1; a++)
+            for (int b = a + 1; b < k + 2; b++)
+              {
+                if (pair_index (k, a, b) < 0)
+                  continue;
+                Pair *pair = &g_array_index (pairs, Pair, work->first_pair[i] + pair_index (k, a, b));
+                double left_x = a == 0 ? c->x0 : atom_cuts[a - 1].mean;
+                double right_x = b == k + 1 ? c->x1 : atom_cuts[b - 1].mean;
+                pair->ok = FALSE;
+                if (right_x - left_x < PAIR_WIDTH * work->H)
+                  continue;
+                Piece slice = { .line = l, .atoms = { i }, .n_atoms = 1,
+                                .left = a > 0 ? &atom_cuts[a - 1] : NULL,
+                                .right = b <= k ? &atom_cuts[b - 1] : NULL };
+                if (prepare_pair (&page, work->line, &slice, atom_cuts, k, pair)
+                    && pair->box.height < (a == 0 && b == k + 1 ? 0.5 : SLICE_HEIGHT) * work->H)
+                  pair->ok = FALSE;
+              }
+        }
+    }
+  if (classify_pairs_with != NULL)
+    classify_pairs (pairs, classify_pairs_with, pair_data);
+  for (guint l = 0; l < lines->len; l++)
+    works[l].pairs = (const Pair *) pairs->data;
+
   /* Each line's best reading. */
   GArray *digits = g_array_new (FALSE, FALSE, sizeof (DgDigitReading));
   int n_lines = 0;
@@ -1904,15 +2135,36 @@ dg_read_contrast (const DgContrast *contrast, DgClassifyFunc classify, gpointer 
           else
             {
               int path[MAX_CUTS + 2];
+              gboolean as_pair[MAX_CUTS + 2];
               double split;
               int k = work->n_cuts[a];
-              int len = best_split (work, (const Piece *) pieces->data, a, path, &split);
+              int len = best_split (work, (const Piece *) pieces->data, a, path, as_pair, &split);
               for (int p = 0, prev = 0; p < len; prev = path[p], p++)
                 {
                   int idx = prev == 0 && path[p] == k + 1
                                 ? work->single[a]
                                 : work->first_slice[a] + slice_index (k, prev, path[p]);
-                  add_digit (digits, &g_array_index (pieces, Piece, idx), n_lines);
+                  /* Two digits cut apart that the pair model read together
+                   * get both readings (on the validation strings, touching
+                   * numbers 83.7 -> 85.3% with pairs costing 0.5). */
+                  int both = p + 1 < len && !as_pair[p] && !as_pair[p + 1] && work->first_pair[a] >= 0
+                                 ? pair_index (k, prev, path[p + 1]) : -1;
+                  if (both >= 0 && work->pairs[work->first_pair[a] + both].ok)
+                    {
+                      const Pair *pair = &work->pairs[work->first_pair[a] + both];
+                      int second = work->first_slice[a] + slice_index (k, path[p], path[p + 1]);
+                      add_fused (digits, &g_array_index (pieces, Piece, idx), pair, 0, n_lines);
+                      add_fused (digits, &g_array_index (pieces, Piece, second), pair, 1, n_lines);
+                      prev = path[p];
+                      p++;
+                      continue;
+                    }
+                  if (as_pair[p])
+                    add_pair (digits,
+                              &g_array_index (pairs, Pair, work->first_pair[a] + pair_index (k, prev, path[p])),
+                              n_lines);
+                  else
+                    add_digit (digits, &g_array_index (pieces, Piece, idx), n_lines);
                 }
             }
         }
@@ -1957,6 +2209,7 @@ dg_read_contrast (const DgContrast *contrast, DgClassifyFunc classify, gpointer 
       g_free (works[l].first_cut);
       g_free (works[l].n_cuts);
       g_free (works[l].first_slice);
+      g_free (works[l].first_pair);
     }
   g_free (works);
   g_array_free (lines, TRUE);
@@ -1964,6 +2217,7 @@ dg_read_contrast (const DgContrast *contrast, DgClassifyFunc classify, gpointer 
     g_free (g_array_index (cuts, Cut, i).x);
   g_array_free (cuts, TRUE);
   g_array_free (pieces, TRUE);
+  g_array_free (pairs, TRUE);
   if (page.marks != NULL)
     g_array_free (page.marks, TRUE);
   g_array_free (page.all_runs, TRUE);
@@ -1986,8 +2240,8 @@ dg_classify_with_model (int n, const float *images, const DgBox *boxes, float *p
 }
 
 DgReading *
-dg_read_digits (DgModel *model, DgModel *second, const guint8 *grey, int width, int height,
-                int stride, GError **error)
+dg_read_digits (DgModel *model, DgModel *second, DgModel *pairs, const guint8 *grey, int width,
+                int height, int stride, GError **error)
 {
   g_return_val_if_fail (model != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
@@ -1996,7 +2250,11 @@ dg_read_digits (DgModel *model, DgModel *second, const guint8 *grey, int width, 
   if (!dg_contrast_init (&contrast, grey, width, height, stride, error))
     return NULL;
   dg_model_prepare (model);
-  DgReading *reading = dg_read_contrast (&contrast, dg_classify_with_model, model, error);
+  if (pairs != NULL)
+    dg_model_prepare (pairs);
+  DgReading *reading = dg_read_contrast (&contrast, dg_classify_with_model, model,
+                                         pairs != NULL ? dg_classify_with_model : NULL, pairs,
+                                         error);
   dg_contrast_clear (&contrast);
   if (reading != NULL && second != NULL && second != model)
     {

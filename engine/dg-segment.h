@@ -11,6 +11,8 @@
  *          a broken 0), wide or unsure components cut (the cheapest cuts
  *          through the ink, winding along the gap between touching digits)
  *        --dg_preprocess_runs, the classifier, one batch--> scores
+ *        --dg_preprocess_pair, the pair model--> wide pieces (and slices at
+ *          their ends) read as two overlapping digits
  *        --dynamic programme--> the best reading of each line: which pieces are
  *          digits, which are merged, where touching digits are cut, which
  *          marks (commas, dashes, signs) are not digits at all
@@ -40,7 +42,8 @@ typedef struct
   DgBox box;                     /* the digit's ink, image pixels */
   int line;                      /* 0-based line of text, reading order */
   int digit;                     /* 0 .. 9, the top class */
-  gboolean cut;                  /* cut out of ink it touched (a touching pair) */
+  gboolean cut;                  /* read out of ink it touched: cut from it, or one of a
+                                  * pair the pair model read */
   float probs[DG_CLASSES];       /* the network's probabilities */
   float input[DG_IMAGE_PIXELS];  /* (28, 28) what the network saw, ink 1.0 */
 } DgDigitReading;
@@ -79,14 +82,16 @@ typedef struct
  * (DG_WEIGHTS_STRINGS) reads pages best: it knows a pair or a piece of a
  * digit from a digit.  With @second (the digit model, DG_WEIGHTS_DIGIT; or
  * NULL), each digit read whole rather than cut out of touching ink is read
- * again by it, and its probabilities are the mean of the two.  No ink, or
+ * again by it, and its probabilities are the mean of the two.  With @pairs
+ * (the pair model, DG_WEIGHTS_PAIRS; or NULL), atoms wide enough to be two
+ * digits are also read as two that overlap, which no cut parts.  No ink, or
  * only ink that is no digit (specks, rules, marks shorter than a digit), is
  * DG_PREPROCESS_ERROR_NOTHING_TO_READ; ink of a digit's height is read, if
  * need be unsure.  The models are prepared (dg_model_prepare) on first
  * use; several threads may then read with them at once.  About 15 ms for
  * a 2500 x 1100 scan with eight digits on one core (digits-cli bench). */
-DgReading *dg_read_digits (DgModel *model, DgModel *second, const guint8 *grey, int width,
-                           int height, int stride, GError **error);
+DgReading *dg_read_digits (DgModel *model, DgModel *second, DgModel *pairs, const guint8 *grey,
+                           int width, int height, int stride, GError **error);
 
 /* The classifier dg_read_digits uses, @user_data the model: its
  * probabilities, and for the fit the log of the top one (the strings
@@ -95,9 +100,12 @@ DgReading *dg_read_digits (DgModel *model, DgModel *second, const guint8 *grey, 
 void dg_classify_with_model (int n, const float *images, const DgBox *boxes, float *probs,
                              float *fits, gpointer user_data);
 
-/* The same from a measured contrast, with any classifier. */
+/* The same from a measured contrast, with any classifier; @classify_pairs
+ * (or NULL: no pairs) reads the pair images (dg_preprocess_pair), each
+ * atom's left view then its right one (mirrored), with @pair_data. */
 DgReading *dg_read_contrast (const DgContrast *contrast, DgClassifyFunc classify,
-                             gpointer user_data, GError **error);
+                             gpointer user_data, DgClassifyFunc classify_pairs,
+                             gpointer pair_data, GError **error);
 
 void dg_reading_free (DgReading *reading);
 

@@ -2,6 +2,11 @@
  * cheques and forms, for test-strings.sh.
  *
  *   make-strings [--from-train] MNIST_DIR OUT_DIR COUNT [FIRST]
+ *   make-strings --candidates WEIGHTS MNIST_DIR OUT_PREFIX COUNT [FIRST]
+ *   make-strings --pairs WEIGHTS MNIST_DIR OUT_PREFIX COUNT [FIRST]
+ *
+ * (--candidates and --pairs make training data for the strings model and
+ * the pair model: see make_candidates.)
  *
  * With --from-train the digits come instead from the validation split of
  * the training set (the 5000 images dg_train holds out with its default
@@ -188,10 +193,13 @@ draw_dollar (Canvas *c, double x, double y, double h, double radius)
   draw_mark (c, cx, y - 0.12 * h, cx, y + 1.12 * h, radius);
 }
 
-/* Composes one string into a new canvas; @label gets the digits. */
+/* Composes one string into a new canvas; @label gets the digits.  With
+ * @pairs (touching only) the digits touch in pairs, four pairs in five: the
+ * first and second, the third and fourth, and so on; one pair in ten also
+ * touches the digit before it. */
 static Canvas
-compose (Kind kind, const DgIdx *images, const DgIdx *labels, int *next_digit, DgRng *rng,
-         GString *label, double *out_height, gboolean *ruled)
+compose (Kind kind, gboolean pairs, const DgIdx *images, const DgIdx *labels, int *next_digit,
+         DgRng *rng, GString *label, double *out_height, gboolean *ruled)
 {
   int n = 2 + (int) (dg_rng_uniform (rng) * 9); /* 2 .. 10 */
   double H = dg_rng_range (rng, 28, 110);       /* digit height, pixels */
@@ -213,7 +221,10 @@ compose (Kind kind, const DgIdx *images, const DgIdx *labels, int *next_digit, D
   double baseline = 2.0 * H; /* digits' bottoms, before jitter */
   double left = 1.2 * H;
   int *touch = g_new0 (int, n);
-  if (kind == KIND_TOUCHING)
+  if (kind == KIND_TOUCHING && pairs)
+    for (int i = 1; i < n; i++)
+      touch[i] = dg_rng_uniform (rng) < (i % 2 == 1 ? 0.8 : 0.1);
+  else if (kind == KIND_TOUCHING)
     {
       /* One touching pair, two in strings of six or more (never sharing a
        * digit): digit i touches digit i - 1. */
@@ -502,64 +513,135 @@ typedef struct
   double keep_digit;       /* share of the digits kept */
   double keep_none;        /* share of "not one digit" candidates kept */
   int counts[3];           /* digits, not one digit, left out */
+  gboolean pairs;          /* harvest the pair model's views, not the candidates */
 } Harvest;
+
+/* How much of each digit's ink lies inside @b (@total: each digit's ink):
+ * the three largest shares, in order, in @top, the first two's digits in
+ * @top_i; the pixels of signs and of digits inside. */
+static void
+box_cover (const Harvest *h, const int *total, const DgBox *b, double top[3], int top_i[2],
+           int *marks, int *digits)
+{
+  g_autofree int *inside = g_new0 (int, h->n_digits);
+  *marks = *digits = 0;
+  for (int y = MAX (0, b->y); y < MIN (h->height, b->y + b->height); y++)
+    for (int x = MAX (0, b->x); x < MIN (h->width, b->x + b->width); x++)
+      {
+        gint16 o = h->owner[(gsize) y * h->width + x];
+        if (o >= 0)
+          inside[o]++, (*digits)++;
+        else if (o == OWNER_MARK)
+          (*marks)++;
+      }
+  top[0] = top[1] = top[2] = 0.0;
+  top_i[0] = top_i[1] = -1;
+  for (int i = 0; i < h->n_digits; i++)
+    {
+      double cover = total[i] > 0 ? (double) inside[i] / total[i] : 0.0;
+      if (cover > top[0])
+        top[2] = top[1], top[1] = top[0], top_i[1] = top_i[0], top[0] = cover, top_i[0] = i;
+      else if (cover > top[1])
+        top[2] = top[1], top[1] = cover, top_i[1] = i;
+      else if (cover > top[2])
+        top[2] = cover;
+    }
+}
+
+/* Each digit's ink, pixels. */
+static int *
+ink_totals (const Harvest *h)
+{
+  int *total = g_new0 (int, h->n_digits);
+  for (gsize p = 0; p < (gsize) h->width * h->height; p++)
+    if (h->owner[p] >= 0)
+      total[h->owner[p]]++;
+  return total;
+}
+
+/* Keeps @image with @label, or counts it as left out when @label is -1. */
+static void
+keep (Harvest *h, const float *image, int label)
+{
+  h->counts[label < 0 ? 2 : label == DG_LABEL_NONE ? 1 : 0]++;
+  if (label < 0)
+    return;
+  guint8 pixels[DG_IMAGE_PIXELS];
+  for (int j = 0; j < DG_IMAGE_PIXELS; j++)
+    pixels[j] = (guint8) CLAMP (lroundf (image[j] * 255.0f), 0, 255);
+  g_byte_array_append (h->images, pixels, DG_IMAGE_PIXELS);
+  guint8 l = (guint8) label;
+  g_byte_array_append (h->labels, &l, 1);
+}
 
 /* Each candidate is labelled by the ink inside its box: a digit when it
  * holds nearly all of one digit's ink and little of any other's; not one
  * digit when it holds most of two digits' ink, or little of any digit's
- * (a piece of one), or is mostly a sign; left out in between. */
+ * (a piece of one), or is mostly a sign; left out in between.  With
+ * --pairs only the pairs are harvested (harvest_pairs). */
 static void
 harvest (int n, const float *images, const DgBox *boxes, float *probs, float *fits,
          gpointer user_data)
 {
   Harvest *h = user_data;
   dg_classify_with_model (n, images, boxes, probs, fits, h->model);
-  g_autofree int *total = g_new0 (int, h->n_digits);
-  g_autofree int *inside = g_new (int, h->n_digits);
-  for (gsize p = 0; p < (gsize) h->width * h->height; p++)
-    if (h->owner[p] >= 0)
-      total[h->owner[p]]++;
+  if (h->pairs)
+    return;
+  g_autofree int *total = ink_totals (h);
   for (int k = 0; k < n; k++)
     {
-      const DgBox *b = &boxes[k];
-      int marks = 0, digits = 0;
-      memset (inside, 0, sizeof (int) * h->n_digits);
-      for (int y = MAX (0, b->y); y < MIN (h->height, b->y + b->height); y++)
-        for (int x = MAX (0, b->x); x < MIN (h->width, b->x + b->width); x++)
-          {
-            gint16 o = h->owner[(gsize) y * h->width + x];
-            if (o >= 0)
-              inside[o]++, digits++;
-            else if (o == OWNER_MARK)
-              marks++;
-          }
-      double best = 0.0, second = 0.0;
-      int best_i = -1;
-      for (int i = 0; i < h->n_digits; i++)
-        {
-          double cover = total[i] > 0 ? (double) inside[i] / total[i] : 0.0;
-          if (cover > best)
-            second = best, best = cover, best_i = i;
-          else if (cover > second)
-            second = cover;
-        }
+      double top[3];
+      int top_i[2], marks, digits;
+      box_cover (h, total, &boxes[k], top, top_i, &marks, &digits);
       int label = -1;
-      if (best >= 0.9 && second <= 0.25 && marks <= 0.1 * inside[best_i])
-        label = h->label[best_i] - '0';
-      else if (second >= 0.5 || (best < 0.6 && second <= 0.25 && marks <= 0.1 * digits)
-               || (marks >= digits && best < 0.3))
+      if (top[0] >= 0.9 && top[1] <= 0.25 && marks <= 0.1 * top[0] * total[top_i[0]])
+        label = h->label[top_i[0]] - '0';
+      else if (top[1] >= 0.5 || (top[0] < 0.6 && top[1] <= 0.25 && marks <= 0.1 * digits)
+               || (marks >= digits && top[0] < 0.3))
         label = DG_LABEL_NONE;
       if (label >= 0 && dg_rng_uniform (&h->rng) >= (label == DG_LABEL_NONE ? h->keep_none : h->keep_digit))
         label = -1;
-      h->counts[label < 0 ? 2 : label == DG_LABEL_NONE ? 1 : 0]++;
-      if (label < 0)
-        continue;
-      guint8 pixels[DG_IMAGE_PIXELS];
-      for (int j = 0; j < DG_IMAGE_PIXELS; j++)
-        pixels[j] = (guint8) CLAMP (lroundf (images[(gsize) k * DG_IMAGE_PIXELS + j] * 255.0f), 0, 255);
-      g_byte_array_append (h->images, pixels, DG_IMAGE_PIXELS);
-      guint8 l = (guint8) label;
-      g_byte_array_append (h->labels, &l, 1);
+      keep (h, images + (gsize) k * DG_IMAGE_PIXELS, label);
+    }
+}
+
+/* --pairs: each atom segmentation shows the pair model (its left view,
+ * then its right one) labelled by the ink inside its box: the two digits
+ * when it holds nearly all of two neighbours' ink and little of any
+ * other's; "not a pair" for both views when it holds one digit, a piece
+ * of one, a sign, or most of three digits; left out in between.  Unsure answers go back, so the
+ * reading does not depend on a pair model. */
+static void
+harvest_pairs (int n, const float *images, const DgBox *boxes, float *probs, float *fits,
+               gpointer user_data)
+{
+  Harvest *h = user_data;
+  g_autofree int *total = ink_totals (h);
+  for (int k = 0; k < n; k++)
+    {
+      for (int j = 0; j < DG_CLASSES; j++)
+        probs[(gsize) k * DG_CLASSES + j] = 1.0f / DG_CLASSES;
+      fits[k] = logf (1.0f / DG_CLASSES);
+    }
+  for (int k = 0; k + 1 < n; k += 2)
+    {
+      double top[3];
+      int top_i[2], marks, digits;
+      box_cover (h, total, &boxes[k], top, top_i, &marks, &digits);
+      int left = -1, right = -1;
+      if (top[1] >= 0.9 && top[2] <= 0.1 && abs (top_i[0] - top_i[1]) == 1 && marks <= 0.1 * digits)
+        {
+          left = h->label[MIN (top_i[0], top_i[1])] - '0';
+          right = h->label[MAX (top_i[0], top_i[1])] - '0';
+        }
+      else if ((top[0] >= 0.9 && top[1] <= 0.25) || (top[0] < 0.6 && top[1] <= 0.25)
+               || (marks >= digits && top[0] < 0.3) || top[2] >= 0.5)
+        {
+          if (dg_rng_uniform (&h->rng) < h->keep_none)
+            left = right = DG_LABEL_NONE;
+        }
+      keep (h, images + (gsize) k * DG_IMAGE_PIXELS, left);
+      keep (h, images + (gsize) (k + 1) * DG_IMAGE_PIXELS, right);
     }
 }
 
@@ -603,9 +685,18 @@ jpeg_round_trip (GdkPixbuf *pixbuf, int quality, GError **error)
  * it shows the network labelled (harvest); half of the digits and a
  * quarter of the rest are kept (keeping half of the rest read worse on
  * validation strings).  Writes OUT_PREFIX-images-idx3-ubyte and
- * OUT_PREFIX-labels-idx1-ubyte, for `digits-cli train --extra`. */
+ * OUT_PREFIX-labels-idx1-ubyte, for `digits-cli train --extra`.
+ *
+ * make-strings --pairs WEIGHTS MNIST_DIR OUT_PREFIX COUNT: the same for the
+ * pair model, from COUNT touching strings whose digits touch in pairs
+ * (compose): every view of an atom the pair model is shown, labelled by
+ * harvest_pairs; all pairs are kept and half of the rest.
+ *
+ * FIRST (0) numbers the first string, so that several runs at once make
+ * different strings. */
 static int
-make_candidates (const char *weights, DgIdx *images, DgIdx *labels, const char *prefix, int count)
+make_candidates (const char *weights, gboolean pairs, DgIdx *images, DgIdx *labels,
+                 const char *prefix, int count, int first)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (DgModel) model = dg_model_load (weights, &error);
@@ -615,18 +706,19 @@ make_candidates (const char *weights, DgIdx *images, DgIdx *labels, const char *
       return 1;
     }
   dg_model_prepare (model);
-  Harvest h = { .model = model, .keep_digit = 0.5, .keep_none = 0.25, .rng = dg_rng_at (8117, 0, 0) };
+  Harvest h = { .model = model, .keep_digit = 0.5, .keep_none = pairs ? 0.5 : 0.25,
+                .rng = dg_rng_at (pairs ? 8287 : 8117, 0, 0), .pairs = pairs };
   h.images = g_byte_array_new ();
   h.labels = g_byte_array_new ();
-  int next_digit = 0;
-  for (int i = 0; i < count; i++)
-    for (int kind = 0; kind < N_KINDS; kind++)
+  int next_digit = 6 * first;
+  for (int i = first; i < first + count; i++)
+    for (int kind = pairs ? KIND_TOUCHING : 0; kind < (pairs ? KIND_TOUCHING + 1 : N_KINDS); kind++)
       {
-        DgRng rng = dg_rng_at (6151, (uint64_t) i, (uint64_t) kind);
+        DgRng rng = dg_rng_at (pairs ? 6359 : 6151, (uint64_t) i, (uint64_t) kind);
         g_autoptr (GString) label = g_string_new (NULL);
         double H;
         gboolean ruled;
-        Canvas c = compose (kind, images, labels, &next_digit, &rng, label, &H, &ruled);
+        Canvas c = compose (kind, h.pairs, images, labels, &next_digit, &rng, label, &H, &ruled);
         int width = c.width, height = c.height;
         Scan scan = present (&c, &rng, H, ruled);
         g_autoptr (GdkPixbuf) read = scan.jpeg ? jpeg_round_trip (scan.pixbuf, scan.quality, &error)
@@ -650,7 +742,8 @@ make_candidates (const char *weights, DgIdx *images, DgIdx *labels, const char *
         DgContrast contrast;
         if (dg_contrast_init (&contrast, grey, width, height, width, NULL))
           {
-            g_autoptr (DgReading) reading = dg_read_contrast (&contrast, harvest, &h, NULL);
+            g_autoptr (DgReading) reading
+                = dg_read_contrast (&contrast, harvest, &h, pairs ? harvest_pairs : NULL, &h, NULL);
             dg_contrast_clear (&contrast);
           }
         scan_clear (&scan);
@@ -664,8 +757,9 @@ make_candidates (const char *weights, DgIdx *images, DgIdx *labels, const char *
   if (!ok)
     g_printerr ("make-strings: %s\n", error->message);
   else
-    g_print ("%d candidates kept from %d digits' strings: %d digits, %d not one digit; %d left out\n",
-             n, next_digit, h.counts[0], h.counts[1], h.counts[2]);
+    g_print ("%d candidates kept from %d digits' strings: %d %s, %d not %s; %d left out\n", n,
+             next_digit, h.counts[0], pairs ? "views of pairs" : "digits", h.counts[1],
+             pairs ? "a pair" : "one digit", h.counts[2]);
   g_byte_array_unref (h.images);
   g_byte_array_unref (h.labels);
   return ok ? 0 : 1;
@@ -680,12 +774,13 @@ main (int argc, char **argv)
 
   const char *weights = NULL;
   gboolean from_train = argc > 1 && strcmp (argv[1], "--from-train") == 0;
+  gboolean pairs = argc > 2 && strcmp (argv[1], "--pairs") == 0;
   if (from_train)
     {
       argv++;
       argc--;
     }
-  else if (argc > 2 && strcmp (argv[1], "--candidates") == 0)
+  else if (argc > 2 && (strcmp (argv[1], "--candidates") == 0 || pairs))
     {
       weights = argv[2];
       argv += 2;
@@ -694,7 +789,8 @@ main (int argc, char **argv)
   if (argc != 4 && argc != 5)
     {
       g_printerr ("usage: make-strings [--from-train] MNIST_DIR OUT_DIR COUNT [FIRST]\n"
-                  "       make-strings --candidates WEIGHTS MNIST_DIR OUT_PREFIX COUNT\n");
+                  "       make-strings --candidates WEIGHTS MNIST_DIR OUT_PREFIX COUNT [FIRST]\n"
+                  "       make-strings --pairs WEIGHTS MNIST_DIR OUT_PREFIX COUNT [FIRST]\n");
       return 2;
     }
   int count = MAX (1, atoi (argv[3]));
@@ -710,7 +806,7 @@ main (int argc, char **argv)
   if (from_train || weights != NULL)
     keep_split (images, labels, 1, 5000, from_train);
   if (weights != NULL)
-    return make_candidates (weights, images, labels, argv[2], count);
+    return make_candidates (weights, pairs, images, labels, argv[2], count, argc == 5 ? atoi (argv[4]) : 0);
   uint64_t presentation_seed = from_train ? 4049 : 2027;
   g_mkdir_with_parents (argv[2], 0755);
 
@@ -721,7 +817,7 @@ main (int argc, char **argv)
         g_autoptr (GString) label = g_string_new (NULL);
         double H;
         gboolean ruled;
-        Canvas c = compose (kind, images, labels, &next_digit, &rng, label, &H, &ruled);
+        Canvas c = compose (kind, FALSE, images, labels, &next_digit, &rng, label, &H, &ruled);
         Scan scan = present (&c, &rng, H, ruled);
 
         g_autofree char *name = g_strdup_printf ("%s-%05d.%s", kind_names[kind], i,

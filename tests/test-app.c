@@ -111,6 +111,16 @@ strings_model (void)
   return loaded;
 }
 
+/* The model the window reads overlapping digits with. */
+static DgModel *
+pairs_model (void)
+{
+  DgModel *loaded = digits_application_get_pairs_model (app);
+
+  g_assert_nonnull (loaded);
+  return loaded;
+}
+
 /* --- Reading the window back --- */
 
 static gboolean
@@ -930,8 +940,9 @@ write_page (const char *name, const int *indices, int n_indices, char **path, GS
   g_assert_no_error (error);
   grey = dg_grey_image_load (*path, &error);
   g_assert_no_error (error);
-  page = dg_read_digits (strings_model (), model (), grey->grey, grey->width, grey->height,
-                         grey->width, &error);
+  page = dg_read_digits (strings_model (), model (),
+                         pairs_model (),
+                         grey->grey, grey->width, grey->height, grey->width, &error);
   g_assert_no_error (error);
   return page;
 }

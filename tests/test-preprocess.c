@@ -893,6 +893,57 @@ test_grey_thin_lines (void)
     }
 }
 
+/* A pair's box fills DG_PAIR_WIDTH x DG_DIGIT_BOX whatever its aspect,
+ * centred; one digit's keeps its aspect (20 x 10 for a 2:1 block). */
+static void
+test_pair_stretched (void)
+{
+  const int width = 400, height = 200;
+  g_autofree guint8 *page = g_new (guint8, width * height);
+  for (int y = 0; y < height; y++)
+    for (int x = 0; x < width; x++)
+      page[y * width + x] = x >= 100 && x < 260 && y >= 60 && y < 140 ? 20 : 240;
+  DgContrast contrast;
+  g_autoptr (GError) error = NULL;
+  g_assert_true (dg_contrast_init (&contrast, page, width, height, width, &error));
+  g_autoptr (GArray) runs = g_array_new (FALSE, FALSE, sizeof (DgRun));
+  for (int y = 0; y < height; y++)
+    {
+      int x = 0;
+      while (x < width)
+        {
+          while (x < width && contrast.contrast[y * width + x] <= contrast.threshold)
+            x++;
+          int start = x;
+          while (x < width && contrast.contrast[y * width + x] > contrast.threshold)
+            x++;
+          if (x > start)
+            {
+              DgRun run = { y, start, x };
+              g_array_append_val (runs, run);
+            }
+        }
+    }
+
+  float out[DG_IMAGE_PIXELS];
+  DgBox box;
+  g_assert_true (dg_preprocess_pair (&contrast, (const DgRun *) runs->data, runs->len, NULL, 0,
+                                     out, &error));
+  g_assert_no_error (error);
+  g_assert_true (dg_ink_bbox (out, SIDE, SIDE, 0.5f, &box));
+  g_assert_cmpint (abs (box.width - (int) DG_PAIR_WIDTH), <=, 1);
+  g_assert_cmpint (abs (box.height - (int) DG_DIGIT_BOX), <=, 1);
+  g_assert_cmpint (abs (2 * box.x + box.width - SIDE), <=, 1);
+  g_assert_cmpint (abs (2 * box.y + box.height - SIDE), <=, 1);
+
+  g_assert_true (dg_preprocess_runs (&contrast, (const DgRun *) runs->data, runs->len, NULL, 0,
+                                     out, &error));
+  g_assert_true (dg_ink_bbox (out, SIDE, SIDE, 0.5f, &box));
+  g_assert_cmpint (abs (box.width - 20), <=, 1);
+  g_assert_cmpint (abs (box.height - 10), <=, 1);
+  dg_contrast_clear (&contrast);
+}
+
 static void
 test_grey_nothing (void)
 {
@@ -986,6 +1037,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/preprocess/grey/specks-and-border", test_grey_specks_and_border);
   g_test_add_func ("/preprocess/grey/thin-lines", test_grey_thin_lines);
   g_test_add_func ("/preprocess/grey/nothing", test_grey_nothing);
+  g_test_add_func ("/preprocess/pair/stretched", test_pair_stretched);
   g_test_add_func ("/preprocess/grey/invalid", test_grey_invalid);
 
   return g_test_run ();

@@ -70,6 +70,15 @@ shipped_model (void)
 }
 
 static DgModel *
+pairs_model (void)
+{
+  static DgModel *model;
+  if (model == NULL)
+    model = load_shipped (dg_model_find_pairs_weights);
+  return model;
+}
+
+static DgModel *
 digit_model (void)
 {
   static DgModel *model;
@@ -96,7 +105,7 @@ read_page (const Page *page)
     }
 
   g_autoptr (GError) error = NULL;
-  DgReading *reading = dg_read_digits (shipped_model (), digit_model (), page->grey, page->width,
+  DgReading *reading = dg_read_digits (shipped_model (), digit_model (), pairs_model (), page->grey, page->width,
                                        page->height, page->width, &error);
   g_assert_no_error (error);
   g_assert_nonnull (reading);
@@ -330,6 +339,33 @@ test_split_touching (void)
   g_free (page.grey);
 }
 
+/* Digits that overlap, so that no cut down the page parts them (a 7's
+ * stem through a 1's, a 0 drawn over a 7's stroke), are read by the pair
+ * model; without it they are read as one digit. */
+static void
+test_overlapping (void)
+{
+  Page page = page_new (1200, 300);
+  draw_text (&page, "71", 100, 80, 120, 40);
+  draw_text (&page, "70", 450, 80, 120, 50);
+  draw_text (&page, "07", 800, 80, 120, 50);
+  g_autoptr (DgReading) reading = read_page (&page);
+  g_assert_cmpstr (reading->text, ==, "717007");
+  for (int d = 0; d < reading->n_digits; d++)
+    g_assert_true (reading->digits[d].cut);
+  /* The 7 stands left of the 1, the 0 of the 7. */
+  g_assert_cmpint (reading->digits[0].box.x, <, reading->digits[1].box.x);
+  g_assert_cmpint (reading->digits[4].box.x, <, reading->digits[5].box.x);
+
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DgReading) without = dg_read_digits (shipped_model (), digit_model (), NULL, page.grey,
+                                                  page.width, page.height, page.width, &error);
+  g_assert_no_error (error);
+  g_test_message ("without the pair model: %s", without->text);
+  g_assert_cmpint (without->n_digits, <, 6);
+  g_free (page.grey);
+}
+
 /* The digit model's second opinion: a digit read whole gets the mean of
  * both models' probabilities; digits cut out of touching ink keep the
  * strings model's, and the segmentation is the same. */
@@ -340,7 +376,7 @@ test_second_opinion (void)
   draw_text (&page, "47", 100, 80, 120, 72);
   draw_text (&page, "5", 400, 80, 120, 0);
   g_autoptr (GError) error = NULL;
-  g_autoptr (DgReading) alone = dg_read_digits (shipped_model (), NULL, page.grey, page.width,
+  g_autoptr (DgReading) alone = dg_read_digits (shipped_model (), NULL, pairs_model (), page.grey, page.width,
                                                 page.height, page.width, &error);
   g_assert_no_error (error);
   g_autoptr (DgReading) both = read_page (&page);
@@ -458,7 +494,7 @@ read_repeatedly (gpointer data)
   for (int i = 0; i < 100; i++)
     {
       g_autoptr (DgReading) reading
-          = dg_read_digits (shipped_model (), digit_model (), job->page->grey, job->page->width,
+          = dg_read_digits (shipped_model (), digit_model (), pairs_model (), job->page->grey, job->page->width,
                             job->page->height, job->page->width, NULL);
       if (reading == NULL || g_strcmp0 (reading->text, job->expected) != 0)
         job->wrong++;
@@ -503,7 +539,7 @@ test_nothing (void)
 {
   g_autoptr (GError) error = NULL;
   Page page = page_new (600, 300);
-  DgReading *reading = dg_read_digits (shipped_model (), digit_model (), page.grey, page.width,
+  DgReading *reading = dg_read_digits (shipped_model (), digit_model (), pairs_model (), page.grey, page.width,
                                        page.height, page.width, &error);
   g_assert_null (reading);
   g_assert_error (error, DG_PREPROCESS_ERROR, DG_PREPROCESS_ERROR_NOTHING_TO_READ);
@@ -514,7 +550,7 @@ test_nothing (void)
   draw_line (&page, 60, 260, 540, 260, 3, 60);
   draw_line (&page, 60, 40, 60, 260, 3, 60);
   draw_line (&page, 540, 40, 540, 260, 3, 60);
-  reading = dg_read_digits (shipped_model (), digit_model (), page.grey, page.width, page.height,
+  reading = dg_read_digits (shipped_model (), digit_model (), pairs_model (), page.grey, page.width, page.height,
                             page.width, &error);
   g_assert_null (reading);
   g_assert_error (error, DG_PREPROCESS_ERROR, DG_PREPROCESS_ERROR_NOTHING_TO_READ);
@@ -545,7 +581,7 @@ test_unsure_kept (void)
   draw_text (&page, "38", 100, 80, 120, 160);
   DgContrast contrast;
   g_assert_true (dg_contrast_init (&contrast, page.grey, page.width, page.height, page.width, &error));
-  g_autoptr (DgReading) reading = dg_read_contrast (&contrast, classify_unsure, NULL, &error);
+  g_autoptr (DgReading) reading = dg_read_contrast (&contrast, classify_unsure, NULL, NULL, NULL, &error);
   dg_contrast_clear (&contrast);
   g_assert_no_error (error);
   g_assert_nonnull (reading);
@@ -568,6 +604,7 @@ main (int argc, char **argv)
   g_test_add_func ("/segment/read/light-on-dark", test_read_light_on_dark);
   g_test_add_func ("/segment/read/merge-pieces", test_merge_pieces);
   g_test_add_func ("/segment/read/split-touching", test_split_touching);
+  g_test_add_func ("/segment/read/overlapping", test_overlapping);
   g_test_add_func ("/segment/read/second-opinion", test_second_opinion);
   g_test_add_func ("/segment/read/ruled-box", test_ruled_box);
   g_test_add_func ("/segment/read/marks-ignored", test_marks_ignored);

@@ -5,15 +5,17 @@
 # with noise, blur, a turn of up to 5 degrees and JPEG, read back through
 # `digits-cli recognize`.  Prints the share of strings read exactly right
 # per kind and per presentation, against issue 5's targets (separated >= 97%,
-# touching >= 90%, marks: just the digits >= 97%).  The targets are not met
-# yet.  Pages are read with the strings model, trained to be unsure of what
-# is not one digit (a fused pair, a piece, a sign), so that its top
-# probability judges a cut, and digits read whole get the digit model's
-# second opinion: this code reads 96.0 / 94.0 / 75.3 / 96.3% (separated /
-# close / touching / marks, 300 test strings each), against 95.0 / 92.0 /
-# 52.0 / 90.3% with the digit model alone; 97.3 / 96.3 / 77.7 / 97.0% on
-# strings from the training set's validation split.  The test fails below
-# floors a margin for noise under those: a regression check while issue 5
+# touching >= 90%, marks: just the digits >= 97%).  Touching's is met,
+# the others not yet.  Pages are read with the strings model, trained to be
+# unsure of what is not one digit (a fused pair, a piece, a sign), so that
+# its top probability judges a cut; digits read whole get the digit model's
+# second opinion, and digits that overlap are read by the pair model: this
+# code reads 95.7 / 93.3 / 93.7 / 96.3% (separated / close / touching /
+# marks, 300 test strings each), against 96.0 / 94.0 / 75.3 / 96.3% before
+# the pair model and 95.0 / 92.0 / 52.0 / 90.3% with the digit model alone;
+# 97.3 / 96.7 / 86.7 / 97.0% on strings from the training set's validation
+# split.  The test fails below floors a margin for noise under those, and
+# below touching's target, which is met: a regression check while issue 5
 # is open.  Raise the floors as segmentation improves; they become the
 # targets when it is done.
 #   test-strings.sh MAKE_STRINGS DIGITS_CLI [COUNT_PER_KIND]
@@ -46,7 +48,7 @@ labels = list(csv.DictReader(open(sys.argv[1])))
 results = {os.path.basename(row["path"]): row["digits"] for row in csv.DictReader(open(sys.argv[2]))}
 seconds = float(sys.argv[4]) - float(sys.argv[3])
 targets = {"separated": 97.0, "touching": 90.0, "marks": 97.0}   # issue 5
-floors = {"separated": 93.0, "close": 91.0, "touching": 70.0, "marks": 93.0}  # reached so far
+floors = {"separated": 93.0, "close": 90.0, "touching": 90.0, "marks": 93.0}  # reached so far
 
 def tally(rows):
     right = sum(results.get(r["file"]) == r["label"] for r in rows)

@@ -256,22 +256,57 @@ test_shipped_accuracy (void)
   g_autoptr (DgModel) model = check_shipped (DG_WEIGHTS_DIGIT, 0.9960);
 }
 
-/* Two MNIST test digits written touching, on white paper, normalised as
- * one digit would be: what segmentation must not take for one digit. */
+enum { PAIR_W = 44 * 3, PAIR_H = 28 * 3 };
+
+/* Two MNIST test digits written touching (or @a alone, @b NULL), on white
+ * paper, three times MNIST's size: (PAIR_H, PAIR_W). */
+static guint8 *
+touching_grey (const guint8 *a, const guint8 *b)
+{
+  guint8 *grey = g_new (guint8, (gsize) PAIR_W * PAIR_H);
+  for (int y = 0; y < PAIR_H; y++)
+    for (int x = 0; x < PAIR_W; x++)
+      {
+        int sx = x / 3, sy = y / 3;
+        int ink = MAX (sx < 28 ? a[sy * 28 + sx] : 0, b != NULL && sx >= 16 ? b[sy * 28 + sx - 16] : 0);
+        grey[(gsize) y * PAIR_W + x] = (guint8) (255 - ink);
+      }
+  return grey;
+}
+
+/* Two MNIST test digits written touching, normalised as one digit would
+ * be: what segmentation must not take for one digit. */
 static void
 touching_pair (const guint8 *a, const guint8 *b, float *input)
 {
-  enum { W = 44, H = 28, SCALE = 3 };
-  g_autofree guint8 *grey = g_new (guint8, (gsize) W * SCALE * H * SCALE);
-  for (int y = 0; y < H * SCALE; y++)
-    for (int x = 0; x < W * SCALE; x++)
-      {
-        int sx = x / SCALE, sy = y / SCALE;
-        int ink = MAX (sx < 28 ? a[sy * 28 + sx] : 0, sx >= 16 ? b[sy * 28 + sx - 16] : 0);
-        grey[(gsize) y * W * SCALE + x] = (guint8) (255 - ink);
-      }
+  g_autofree guint8 *grey = touching_grey (a, b);
   g_autoptr (GError) error = NULL;
-  g_assert_true (dg_preprocess_grey (grey, W * SCALE, H * SCALE, W * SCALE, input, &error));
+  g_assert_true (dg_preprocess_grey (grey, PAIR_W, PAIR_H, PAIR_W, input, &error));
+}
+
+/* The same (or @a alone) as the pair model sees it: @views (2, 28, 28) the
+ * left digit's view and the right one's, mirrored. */
+static void
+pair_views (const guint8 *a, const guint8 *b, float *views)
+{
+  g_autofree guint8 *grey = touching_grey (a, b);
+  g_autoptr (GError) error = NULL;
+  DgContrast contrast;
+  g_assert_true (dg_contrast_init (&contrast, grey, PAIR_W, PAIR_H, PAIR_W, &error));
+  g_autoptr (GArray) runs = g_array_new (FALSE, FALSE, sizeof (DgRun));
+  for (int y = 0; y < PAIR_H; y++)
+    for (int x = 0; x < PAIR_W; x++)
+      if (contrast.contrast[y * PAIR_W + x] > contrast.threshold)
+        {
+          DgRun run = { y, x, x + 1 };
+          g_array_append_val (runs, run);
+        }
+  g_assert_true (dg_preprocess_pair (&contrast, (const DgRun *) runs->data, runs->len, NULL, 0,
+                                     views, &error));
+  for (int y = 0; y < DG_IMAGE_SIDE; y++)
+    for (int x = 0; x < DG_IMAGE_SIDE; x++)
+      views[DG_IMAGE_PIXELS + y * DG_IMAGE_SIDE + x] = views[y * DG_IMAGE_SIDE + DG_IMAGE_SIDE - 1 - x];
+  dg_contrast_clear (&contrast);
 }
 
 /* The strings model reads digits nearly as well, and is unsure of pairs
@@ -307,6 +342,54 @@ test_shipped_strings (void)
   g_assert_cmpfloat (top[0], >, top[1] + 0.2);
 }
 
+/* The pair model reads both digits of touching pairs of MNIST test digits,
+ * and is unsure of one digit alone. */
+static void
+test_shipped_pairs (void)
+{
+  enum { N = 200 };
+  g_autoptr (GError) error = NULL;
+  g_autofree char *path = g_build_filename (TEST_SOURCE_DIR, "..", "data", "weights",
+                                            DG_WEIGHTS_PAIRS, NULL);
+  g_autoptr (DgModel) model = dg_model_load (path, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (dg_model_get_metadata (model, "command"));
+  g_assert_nonnull (dg_model_get_metadata (model, "base_command"));
+  struct stat st;
+  g_assert_cmpint (g_stat (path, &st), ==, 0);
+  g_assert_cmpint (st.st_size, <=, 2 * 1000 * 1000);
+
+  g_autoptr (DgIdx) images = NULL, labels = NULL;
+  g_assert_true (dg_mnist_load (g_getenv ("DIGITS_MNIST_DIR"), "t10k", &images, &labels, &error));
+  g_autofree float *views = g_new (float, (gsize) 4 * N * DG_IMAGE_PIXELS);
+  g_autofree float *probs = g_new (float, (gsize) 4 * N * DG_CLASSES);
+  for (int i = 0; i < N; i++)
+    {
+      const guint8 *a = images->data + (gsize) (2 * i) * DG_IMAGE_PIXELS;
+      const guint8 *b = images->data + (gsize) (2 * i + 1) * DG_IMAGE_PIXELS;
+      pair_views (a, b, views + (gsize) (2 * i) * DG_IMAGE_PIXELS);
+      pair_views (a, NULL, views + (gsize) (2 * N + 2 * i) * DG_IMAGE_PIXELS);
+    }
+  dg_model_predict (model, 4 * N, views, probs);
+  int both = 0;
+  double alone = 0.0;
+  for (int i = 0; i < N; i++)
+    {
+      int left = dg_argmax (probs + (gsize) (2 * i) * DG_CLASSES, DG_CLASSES);
+      int right = dg_argmax (probs + (gsize) (2 * i + 1) * DG_CLASSES, DG_CLASSES);
+      both += left == labels->data[2 * i] && right == labels->data[2 * i + 1];
+      for (int side = 0; side < 2; side++)
+        {
+          const float *p = probs + (gsize) (2 * N + 2 * i + side) * DG_CLASSES;
+          alone += p[dg_argmax (p, DG_CLASSES)] / (2 * N);
+        }
+    }
+  g_test_message ("pair model: %d of %d touching pairs read right; mean top probability on one "
+                  "digit alone %.3f", both, N, alone);
+  g_assert_cmpint (both, >=, 0.9 * N);
+  g_assert_cmpfloat (alone, <, 0.5);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -319,6 +402,7 @@ main (int argc, char **argv)
   g_test_add_func ("/train/not-a-digit", test_train_not_a_digit);
   g_test_add_func ("/shipped/accuracy", test_shipped_accuracy);
   g_test_add_func ("/shipped/strings", test_shipped_strings);
+  g_test_add_func ("/shipped/pairs", test_shipped_pairs);
   int status = g_test_run ();
   g_clear_pointer (&mnist_images, dg_idx_free);
   g_clear_pointer (&mnist_labels, dg_idx_free);

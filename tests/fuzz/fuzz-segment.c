@@ -21,7 +21,7 @@
 #define MAX_SIDE   4096
 #define MAX_PIXELS (256 * 256)
 
-static DgModel *model, *second; /* reads pages; the second opinion */
+static DgModel *model, *second, *pairs; /* reads pages; the second opinion; pairs */
 
 static void
 classify_by_ink (int n, const float *images, const DgBox *boxes, float *probs, float *fits,
@@ -79,10 +79,13 @@ LLVMFuzzerInitialize (int *argc, char ***argv)
   dg_set_threads (1);
   model = dg_model_new ("conv4k3,relu,pool,dense10", NULL);
   second = dg_model_new ("conv2k3,relu,pool,dense10", NULL);
+  pairs = dg_model_new ("conv2k3,relu,pool,dense10", NULL);
   g_assert_nonnull (model);
   g_assert_nonnull (second);
+  g_assert_nonnull (pairs);
   dg_model_init (model, 1);
   dg_model_init (second, 2);
+  dg_model_init (pairs, 3);
   return 0;
 }
 
@@ -112,7 +115,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   g_autoptr (GError) error = NULL;
   g_autoptr (DgReading) reading = NULL;
   if (with_model)
-    reading = dg_read_digits (model, second, grey, width, height, stride, &error);
+    reading = dg_read_digits (model, second, pairs, grey, width, height, stride, &error);
   else
     {
       DgContrast contrast;
@@ -122,7 +125,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
                                           DG_PREPROCESS_ERROR_NOTHING_TO_READ));
           return 0;
         }
-      reading = dg_read_contrast (&contrast, classify_by_ink, NULL, &error);
+      reading = dg_read_contrast (&contrast, classify_by_ink, NULL, classify_by_ink, NULL, &error);
       dg_contrast_clear (&contrast);
     }
 
