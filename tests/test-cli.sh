@@ -31,9 +31,9 @@ with open(f"{tmp}/bad-images-idx3-ubyte", "wb") as f:
 with open(f"{tmp}/bad-labels-idx1-ubyte", "wb") as f:
     f.write(struct.pack(">II", 0x801, 1) + bytes([12]))
 PY
-"$cli" train --init "$tmp/smoke.safetensors" --extra "$tmp/extra" --out "$tmp/more.safetensors" \
-  --epochs 1 --max-train 500 --val 200 --no-augment --threads 2 > "$tmp/more.log"
-grep -q "and 64 more images" "$tmp/more.log" || fail "extra images not used: $(cat "$tmp/more.log")"
+"$cli" train --init "$tmp/smoke.safetensors" --extra "$tmp/extra" --extra "$tmp/extra" \
+  --out "$tmp/more.safetensors" --epochs 1 --max-train 500 --val 200 --no-augment --threads 2 > "$tmp/more.log"
+grep -q "and 128 more images" "$tmp/more.log" || fail "extra images (given twice) not used: $(cat "$tmp/more.log")"
 grep -q '"base_command": *"digits-cli train --out' "$tmp/more.safetensors" || fail "no base_command in metadata"
 set +e
 "$cli" train --init "$tmp/smoke.safetensors" --extra "$tmp/bad" --out "$tmp/bad.safetensors" --epochs 1 \
@@ -113,5 +113,12 @@ for bad in missing text truncated empty bomb; do
   grep -q "$bad.png" "$tmp/rec.err" || fail "no error naming $bad.png: $(cat "$tmp/rec.err")"
 done
 grep -q "bomb.png: 100000 x 100000 pixels is over the limit" "$tmp/rec.err" || fail "the bomb was not refused by its header"
+
+# A bad pair model: a clear error naming the file, exit status 1.
+set +e
+"$cli" recognize --pairs-weights "$tmp/truncated.safetensors" "$tmp/one.png" > /dev/null 2> "$tmp/err"
+status=$?
+set -e
+[ $status -eq 1 ] && grep -q "truncated.safetensors" "$tmp/err" || fail "bad --pairs-weights: $status $(cat "$tmp/err")"
 
 echo "cli: all checks passed"
