@@ -1051,10 +1051,11 @@ cmd_recognize (int argc, char **argv)
     strings_model = weights != NULL && strings_weights == NULL
                         ? dg_model_load (weights, &error)
                         : load_strings_weights (strings_weights, &error);
-  if (strings_model != NULL && (weights == NULL || pairs_weights != NULL))
+  /* A model named by --weights reads without the pair model, unless one is named too. */
+  gboolean want_pairs = strings_model != NULL && (weights == NULL || pairs_weights != NULL);
+  if (want_pairs)
     pairs_model = load_pairs_weights (pairs_weights, &error);
-  if (model == NULL || (!single && strings_model == NULL)
-      || (strings_model != NULL && (weights == NULL || pairs_weights != NULL) && pairs_model == NULL))
+  if (model == NULL || (!single && strings_model == NULL) || (want_pairs && pairs_model == NULL))
     {
       g_printerr ("digits-cli recognize: %s\n", error->message);
       return 1;

@@ -1673,9 +1673,14 @@ dg_preprocess_runs (const DgContrast *c, const DgRun *ink, int n_ink, const DgRu
 
 gboolean
 dg_preprocess_pair (const DgContrast *c, const DgRun *ink, int n_ink, const DgRun *other,
-                    int n_other, float out[DG_IMAGE_PIXELS], GError **error)
+                    int n_other, float out[2 * DG_IMAGE_PIXELS], GError **error)
 {
-  return preprocess_runs (c, ink, n_ink, other, n_other, TRUE, out, error);
+  if (!preprocess_runs (c, ink, n_ink, other, n_other, TRUE, out, error))
+    return FALSE;
+  for (int y = 0; y < SIDE; y++)
+    for (int x = 0; x < SIDE; x++)
+      out[DG_IMAGE_PIXELS + y * SIDE + x] = out[y * SIDE + SIDE - 1 - x];
+  return TRUE;
 }
 
 gboolean

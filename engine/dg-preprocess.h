@@ -168,13 +168,14 @@ gboolean dg_preprocess_runs (const DgContrast *contrast, const DgRun *ink, int n
                              const DgRun *other, int n_other, float out[DG_IMAGE_PIXELS],
                              GError **error);
 
-/* Two touching digits' ink -> @out (28, 28) for the pair model
+/* Two touching digits' ink -> @out (2, 28, 28) for the pair model
  * (DG_WEIGHTS_PAIRS), as dg_preprocess_runs does but with the box
  * stretched to DG_PAIR_WIDTH x DG_DIGIT_BOX pixels, whatever its aspect, and
- * centred: each digit fills about half the width.  The model reads the left
- * digit from it and the right one from it mirrored left to right. */
+ * centred: each digit fills about half the width.  The first image is the
+ * left digit's view, the second the same mirrored left to right, the right
+ * digit's: the model reads the digit on the left of each. */
 gboolean dg_preprocess_pair (const DgContrast *contrast, const DgRun *ink, int n_ink,
-                             const DgRun *other, int n_other, float out[DG_IMAGE_PIXELS],
+                             const DgRun *other, int n_other, float out[2 * DG_IMAGE_PIXELS],
                              GError **error);
 
 /* The threshold t that best splits @histogram (256 bins) into two classes,

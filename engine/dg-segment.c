@@ -946,7 +946,7 @@ typedef struct _Pair
   gboolean ok;
   float probs[2][DG_CLASSES];
   float fit[2];
-  float input[2][DG_IMAGE_PIXELS];
+  float input[2 * DG_IMAGE_PIXELS]; /* the left view, then the right (dg_preprocess_pair) */
 } Pair;
 
 /* The runs of @piece. */
@@ -1071,11 +1071,8 @@ prepare_pair (const Page *page, const Line *line, Piece *slice, const Cut *cuts,
   pair->ok = slice->box.width > 0
              && dg_preprocess_pair (page->contrast, (const DgRun *) runs->data, runs->len,
                                     (const DgRun *) page->all_runs->data, page->all_runs->len,
-                                    pair->input[0], NULL);
+                                    pair->input, NULL);
   g_array_free (runs, TRUE);
-  for (int y = 0; y < DG_IMAGE_SIDE; y++)
-    for (int x = 0; x < DG_IMAGE_SIDE; x++)
-      pair->input[1][y * DG_IMAGE_SIDE + x] = pair->input[0][y * DG_IMAGE_SIDE + DG_IMAGE_SIDE - 1 - x];
   double middle = pair->box.x + 0.5 * pair->box.width;
   pair->split = (int) middle;
   for (int k = 0; k < n_cuts; k++)
@@ -1700,7 +1697,8 @@ classify_pairs (GArray *pairs, DgClassifyFunc classify, gpointer user_data)
       for (int side = 0; p->ok && side < 2; side++)
         {
           boxes[j] = p->box;
-          memcpy (images + (gsize) j++ * DG_IMAGE_PIXELS, p->input[side], sizeof p->input[side]);
+          memcpy (images + (gsize) j++ * DG_IMAGE_PIXELS, p->input + side * DG_IMAGE_PIXELS,
+                  sizeof (float) * DG_IMAGE_PIXELS);
         }
     }
   classify (2 * n, images, boxes, probs, fits, user_data);
@@ -1832,7 +1830,7 @@ add_pair (GArray *digits, const Pair *pair, int line)
       d.cut = TRUE;
       memcpy (d.probs, pair->probs[side], sizeof d.probs);
       d.digit = dg_argmax (d.probs, DG_CLASSES);
-      memcpy (d.input, pair->input[side], sizeof d.input);
+      memcpy (d.input, pair->input + side * DG_IMAGE_PIXELS, sizeof d.input);
       g_array_append_val (digits, d);
     }
 }

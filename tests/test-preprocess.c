@@ -894,7 +894,8 @@ test_grey_thin_lines (void)
 }
 
 /* A pair's box fills DG_PAIR_WIDTH x DG_DIGIT_BOX whatever its aspect,
- * centred; one digit's keeps its aspect (20 x 10 for a 2:1 block). */
+ * centred, and comes mirrored too; one digit's keeps its aspect (20 x 10
+ * for a 2:1 block). */
 static void
 test_pair_stretched (void)
 {
@@ -902,7 +903,7 @@ test_pair_stretched (void)
   g_autofree guint8 *page = g_new (guint8, width * height);
   for (int y = 0; y < height; y++)
     for (int x = 0; x < width; x++)
-      page[y * width + x] = x >= 100 && x < 260 && y >= 60 && y < 140 ? 20 : 240;
+      page[y * width + x] = x >= 100 && x < 260 && y >= 60 && y < 140 && !(x >= 220 && y < 100) ? 20 : 240;
   DgContrast contrast;
   g_autoptr (GError) error = NULL;
   g_assert_true (dg_contrast_init (&contrast, page, width, height, width, &error));
@@ -925,7 +926,7 @@ test_pair_stretched (void)
         }
     }
 
-  float out[DG_IMAGE_PIXELS];
+  float out[2 * DG_IMAGE_PIXELS];
   DgBox box;
   g_assert_true (dg_preprocess_pair (&contrast, (const DgRun *) runs->data, runs->len, NULL, 0,
                                      out, &error));
@@ -935,6 +936,13 @@ test_pair_stretched (void)
   g_assert_cmpint (abs (box.height - (int) DG_DIGIT_BOX), <=, 1);
   g_assert_cmpint (abs (2 * box.x + box.width - SIDE), <=, 1);
   g_assert_cmpint (abs (2 * box.y + box.height - SIDE), <=, 1);
+  /* The second view is the first mirrored: the notch out of the block's
+   * top right corner moves to its top left. */
+  g_assert_cmpfloat (out[6 * SIDE + 24], <, 0.1f);
+  g_assert_cmpfloat (out[6 * SIDE + 3], >, 0.9f);
+  for (int y = 0; y < SIDE; y++)
+    for (int x = 0; x < SIDE; x++)
+      g_assert_cmpfloat (out[DG_IMAGE_PIXELS + y * SIDE + x], ==, out[y * SIDE + SIDE - 1 - x]);
 
   g_assert_true (dg_preprocess_runs (&contrast, (const DgRun *) runs->data, runs->len, NULL, 0,
                                      out, &error));

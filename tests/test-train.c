@@ -303,9 +303,6 @@ pair_views (const guint8 *a, const guint8 *b, float *views)
         }
   g_assert_true (dg_preprocess_pair (&contrast, (const DgRun *) runs->data, runs->len, NULL, 0,
                                      views, &error));
-  for (int y = 0; y < DG_IMAGE_SIDE; y++)
-    for (int x = 0; x < DG_IMAGE_SIDE; x++)
-      views[DG_IMAGE_PIXELS + y * DG_IMAGE_SIDE + x] = views[y * DG_IMAGE_SIDE + DG_IMAGE_SIDE - 1 - x];
   dg_contrast_clear (&contrast);
 }
 
