@@ -56,6 +56,9 @@
 #define MERGE_OVERLAP 0.3    /* or they overlap by 30% of the narrower's width */
 #define MERGE_DOUBT 0.95     /* merely close pieces merge only when one reads below this */
 #define MAX_MERGE 3          /* atoms merged into one digit at most */
+#define COMMA_WIDTH 0.3      /* an atom this narrow (H) and short (MERGE_SHORT) beside a tall one, */
+#define COMMA_LOW 0.6        /* whose ink starts this far down the line's band, is a comma
+                              * or a full stop and not part of it */
 #define MAX_CUTS 32          /* cut candidates per atom, */
 #define STRAIGHT_CUTS 4      /* of which this many more go straight down a column, */
 #define MAX_SLICES 1024      /* slices of wide atoms tried per page, at most */
@@ -1529,12 +1532,35 @@ best_split (const LineWork *work, const Piece *pieces, int a, int *path, gboolea
   return n;
 }
 
+/* The ends of a line's amount: its first and last atoms that could be
+ * digits or signs (not a box's side, not a comma), and the band its digits
+ * fill (median top and bottom rows). */
+typedef struct
+{
+  int first, last;
+  double top, bottom;
+} LineEnds;
+
+/* Whether @c is a comma or a full stop beside @other, a digit: narrow and
+ * short, side by side with it, and low in the band @ends' digits fill (not
+ * a piece of a small digit broken apart, beside another piece).  Merged, "0," reads
+ * as a 9 and "7," as a 3. */
+static gboolean
+comma_beside (const Component *c, const Component *other, double H, const LineEnds *ends)
+{
+  int narrower = MIN (c->x1 - c->x0, other->x1 - other->x0) + 1;
+  return c->x1 - c->x0 + 1 < COMMA_WIDTH * H && c->y1 - c->y0 + 1 < MERGE_SHORT * H
+         && other->y1 - other->y0 + 1 >= MERGE_SHORT * H
+         && overlap (c->x0, c->x1, other->x0, other->x1) < MERGE_OVERLAP * narrower
+         && c->y0 >= ends->top + COMMA_LOW * (ends->bottom - ends->top);
+}
+
 /* Score of atoms @first .. @first + @k read as one digit, or -G_MAXDOUBLE
  * when that is not tried: merely close full-height atoms are merged only
- * when one of them reads unsure alone.  Each join costs MERGE_COST, or
- * earns it where the two are stacked. */
+ * when one of them reads unsure alone, and a comma beside a digit never.
+ * Each join costs MERGE_COST, or earns it where the two are stacked. */
 static double
-merge_score (const LineWork *work, const Piece *pieces, int first, int k)
+merge_score (const LineWork *work, const Piece *pieces, const LineEnds *ends, int first, int k)
 {
   int idx = work->merged[first * MAX_MERGE + k];
   if (idx < 0)
@@ -1555,21 +1581,14 @@ merge_score (const LineWork *work, const Piece *pieces, int first, int k)
     {
       const Component *p = &work->comps[g_array_index (work->line->members, int, j)];
       const Component *q = &work->comps[g_array_index (work->line->members, int, j + 1)];
+      if (comma_beside (p, q, work->H, ends) || comma_beside (q, p, work->H, ends))
+        return -G_MAXDOUBLE;
       int narrower = MIN (p->x1 - p->x0, q->x1 - q->x0) + 1;
       v += overlap (p->x0, p->x1, q->x0, q->x1) < MERGE_STACKED * narrower ? -MERGE_COST
                                                                             : MERGE_COST;
     }
   return v;
 }
-
-/* The ends of a line's amount: its first and last atoms that could be
- * digits or signs (not a box's side, not a comma), and the band its digits
- * fill (median top and bottom rows). */
-typedef struct
-{
-  int first, last;
-  double top, bottom;
-} LineEnds;
 
 /* Whether atom @a of the line is as tall as a digit. */
 static gboolean
@@ -1613,7 +1632,7 @@ read_line (const LineWork *work, const Piece *pieces, const LineEnds *ends, gboo
         }
       for (int k = 1; k < MAX_MERGE && e - 1 - k >= 0; k++)
         {
-          double v = merge_score (work, pieces, e - 1 - k, k);
+          double v = merge_score (work, pieces, ends, e - 1 - k, k);
           if (v > -G_MAXDOUBLE && best[e - 1 - k] + v > best[e])
             {
               best[e] = best[e - 1 - k] + v;

@@ -20,6 +20,7 @@ dg_train_config_defaults (DgTrainConfig *config)
     .batch = 128,
     .val_size = 5000,
     .seed = 1,
+    .split_seed = 1,
     .optimizer = DG_OPTIMIZER_ADAM,
     .lr = 2e-3,
     .momentum = 0.9,
@@ -164,7 +165,7 @@ dg_train (DgModel *model, const DgDataset *data, const DgTrainConfig *config,
   int B = config->batch;
   int n_extra = config->extra != NULL ? config->extra->n : 0;
   g_autofree int *order = g_new (int, data->n + n_extra);
-  DgRng split_rng = dg_rng_at (config->seed, 0xda7a, 0);
+  DgRng split_rng = dg_rng_at (config->split_seed, 0xda7a, 0);
   int n_val = CLAMP (config->val_size, 0, data->n - 1);
   int n_train = data->n - n_val;
   const int *val = NULL;

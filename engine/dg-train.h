@@ -25,7 +25,10 @@ typedef struct
   int batch;            /* images per step */
   int val_size;         /* images held out of the training set for model selection */
   int max_train;        /* use at most this many training images (0: all) */
-  guint64 seed;         /* everything random derives from it */
+  guint64 seed;         /* everything random but the split derives from it */
+  guint64 split_seed;   /* which images are held out (1): the same for every
+                         * model, so that models trained with other seeds can
+                         * be compared and combined on images none learnt from */
   DgOptimizer optimizer;
   double lr;            /* peak learning rate */
   double momentum;      /* SGD */
@@ -54,7 +57,7 @@ typedef void (*DgEpochCallback) (const DgEpochReport *report, gpointer user_data
 void dg_train_config_defaults (DgTrainConfig *config);
 
 /* Trains @model (already initialised) on @data minus a validation split of
- * config->val_size images chosen by the seed.  On return the model holds
+ * config->val_size images chosen by config->split_seed.  On return the model holds
  * the parameters of the epoch with the best validation accuracy, which is
  * stored in *best_val_accuracy. */
 void dg_train (DgModel *model, const DgDataset *data, const DgTrainConfig *config,

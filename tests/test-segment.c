@@ -461,6 +461,39 @@ test_marks_ignored (void)
   g_free (page.grey);
 }
 
+/* The rightmost column of ink (grey under 128) in columns [x0, x1). */
+static int
+ink_right (const Page *page, int x0, int x1)
+{
+  int right = -1;
+  for (int y = 0; y < page->height; y++)
+    for (int x = x0; x < x1; x++)
+      if (page->grey[(gsize) y * page->width + x] < 128)
+        right = MAX (right, x);
+  return right;
+}
+
+/* Commas written close after a 0 and a 7, as close as the pieces of one
+ * digit may be: merged, "0," reads as a 9 and "7," as a 3. */
+static void
+test_comma_close (void)
+{
+  Page page = page_new (900, 300);
+  double h = 120, y = 80, pen = 12;
+  draw_text (&page, "0", 100, y, h, 0);
+  draw_text (&page, "7", 340, y, h, 0);
+  draw_text (&page, "5", 580, y, h, 0);
+  for (int i = 0; i < 2; i++)
+    {
+      double x = ink_right (&page, 100 + 240 * i, 300 + 240 * i) + pen / 2 + 0.08 * h;
+      draw_line (&page, x + 4, y + h - 0.08 * h, x - 4, y + h + 0.2 * h, pen, 30);
+    }
+  g_autoptr (DgReading) reading = read_page (&page);
+  g_assert_cmpstr (reading->text, ==, "075");
+  g_assert_cmpint (count_marks (reading, DG_MARK_SYMBOL), ==, 2);
+  g_free (page.grey);
+}
+
 /* Two lines: top to bottom, each left to right, separated by a space. */
 static void
 test_two_lines (void)
@@ -608,6 +641,7 @@ main (int argc, char **argv)
   g_test_add_func ("/segment/read/second-opinion", test_second_opinion);
   g_test_add_func ("/segment/read/ruled-box", test_ruled_box);
   g_test_add_func ("/segment/read/marks-ignored", test_marks_ignored);
+  g_test_add_func ("/segment/read/comma-close", test_comma_close);
   g_test_add_func ("/segment/read/two-lines", test_two_lines);
   g_test_add_func ("/segment/read/nothing", test_nothing);
   g_test_add_func ("/segment/read/unsure-kept", test_unsure_kept);
