@@ -160,6 +160,7 @@ cmd_train (int argc, char **argv)
   gint64 seed = 1;
   double lr = 0.0, weight_decay = -1.0;
   gboolean no_augment = FALSE;
+  double blur = 0.0;
   GOptionEntry entries[] = {
     { "data", 0, 0, G_OPTION_ARG_FILENAME, &data_dir, "MNIST directory (default: tools/fetch-mnist's cache)", "DIR" },
     { "out", 0, 0, G_OPTION_ARG_FILENAME, &out, "Where to write the weights", "FILE" },
@@ -174,6 +175,7 @@ cmd_train (int argc, char **argv)
     { "val", 0, 0, G_OPTION_ARG_INT, &val_size, "Training images held out for validation (5000)", "N" },
     { "max-train", 0, 0, G_OPTION_ARG_INT, &max_train, "Train on at most N images (smoke tests)", "N" },
     { "no-augment", 0, 0, G_OPTION_ARG_NONE, &no_augment, "Train on the images as they are", NULL },
+    { "blur", 0, 0, G_OPTION_ARG_DOUBLE, &blur, "Also blur this share of the distorted images (0)", "P" },
     { "init", 0, 0, G_OPTION_ARG_FILENAME, &init, "Start from these weights (and their architecture)", "FILE" },
     { "extra", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &extra_prefixes,
       "More training images: PREFIX-images-idx3-ubyte and PREFIX-labels-idx1-ubyte (label 255: not one digit); may be given several times", "PREFIX" },
@@ -196,6 +198,11 @@ cmd_train (int argc, char **argv)
       g_printerr ("digits-cli train: --out FILE is required; --epochs and --batch must be positive\n");
       return 2;
     }
+  if (blur < 0.0 || blur > 1.0 || (blur > 0.0 && no_augment))
+    {
+      g_printerr ("digits-cli train: --blur takes a share from 0 to 1, and blurs distorted images (not with --no-augment)\n");
+      return 2;
+    }
   if (init != NULL && arch != NULL)
     {
       g_printerr ("digits-cli train: --init takes the architecture from its weights; drop --arch\n");
@@ -209,6 +216,7 @@ cmd_train (int argc, char **argv)
   config.val_size = val_size;
   config.max_train = max_train;
   config.augment = !no_augment;
+  config.distort.blur = (float) blur;
   if (optimizer != NULL && strcmp (optimizer, "sgd") == 0)
     config.optimizer = DG_OPTIMIZER_SGD, config.lr = 0.05, config.weight_decay = 5e-4;
   else if (optimizer != NULL && strcmp (optimizer, "adam") != 0)

@@ -1,4 +1,4 @@
-/* dg-augment.c: random affine + elastic + thickness distortions. */
+/* dg-augment.c: random affine + elastic + thickness distortions, and blur. */
 #include "dg-augment.h"
 
 #include "dg-model.h"
@@ -66,6 +66,29 @@ change_thickness (float *img, gboolean thicken, float amount)
       }
 }
 
+/* A separable 3x3 blur: each pixel takes @weight of each neighbour along
+ * a row, then along a column (weights 1 and @weight, normalised). */
+static void
+blur (float *img, float weight)
+{
+  float copy[SIDE * SIDE];
+  float norm = 1.0f / (1.0f + 2.0f * weight);
+
+  for (int pass = 0; pass < 2; pass++)
+    {
+      memcpy (copy, img, sizeof copy);
+      int step = pass == 0 ? 1 : SIDE;
+      for (int y = 0; y < SIDE; y++)
+        for (int x = 0; x < SIDE; x++)
+          {
+            int at = pass == 0 ? x : y, i = y * SIDE + x;
+            float before = at > 0 ? copy[i - step] : 0.0f;
+            float after = at < SIDE - 1 ? copy[i + step] : 0.0f;
+            img[i] = norm * (copy[i] + weight * (before + after));
+          }
+    }
+}
+
 void
 dg_augment_image (const DgAugment *augment, guint64 seed, guint64 index, const float *src,
                   float *dst)
@@ -114,4 +137,7 @@ dg_augment_image (const DgAugment *augment, guint64 seed, guint64 index, const f
       gboolean thicken = dg_rng_uniform (&rng) < 0.5;
       change_thickness (dst, thicken, (float) dg_rng_range (&rng, 0.3, 1.0));
     }
+  /* Drawn only when asked for, so that the defaults' images stay as they were. */
+  if (augment->blur > 0.0f && dg_rng_uniform (&rng) < augment->blur)
+    blur (dst, (float) dg_rng_range (&rng, 0.2, 0.8));
 }

@@ -3,7 +3,8 @@
  * Each image is redrawn through a random affine map (rotation, scale,
  * shear, shift), a smooth elastic displacement field, and a random change
  * of stroke thickness, so the network learns the handwriting people
- * actually produce rather than MNIST's exact pixels.
+ * actually produce rather than MNIST's exact pixels; and, if asked, blurred
+ * as a scan or a photo softens small writing.
  */
 #pragma once
 
@@ -19,6 +20,7 @@ typedef struct
   float shift;         /* maximum, pixels either way */
   float elastic;       /* standard deviation of the elastic displacement, pixels */
   float thickness;     /* probability of thickening or thinning the strokes */
+  float blur;          /* probability of a 3x3 blur of random strength (0 in the defaults) */
 } DgAugment;
 
 /* The distortions used to train the shipped model. */

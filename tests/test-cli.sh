@@ -42,9 +42,12 @@ status=$?
 "$cli" train --init "$tmp/smoke.safetensors" --arch conv8k3,dense10 --out "$tmp/bad.safetensors" \
   > /dev/null 2> "$tmp/err2"
 status2=$?
+"$cli" train --out "$tmp/bad.safetensors" --no-augment --blur 0.5 > /dev/null 2> "$tmp/err3"
+status3=$?
 set -e
 [ $status -eq 1 ] && grep -q "label 12 of item 0" "$tmp/err" || fail "bad extra labels: $status $(cat "$tmp/err")"
 [ $status2 -eq 2 ] && grep -q -- "--init" "$tmp/err2" || fail "--init with --arch: $status2 $(cat "$tmp/err2")"
+[ $status3 -eq 2 ] && grep -q -- "--blur" "$tmp/err3" || fail "--blur with --no-augment: $status3 $(cat "$tmp/err3")"
 
 # eval reads them back and reports accuracy, the matrix and per-class scores.
 "$cli" eval --weights "$tmp/smoke.safetensors" --limit 2000 > "$tmp/eval.log"

@@ -5,19 +5,21 @@
 # with noise, blur, a turn of up to 5 degrees and JPEG, read back through
 # `digits-cli recognize`.  Prints the share of strings read exactly right
 # per kind and per presentation, against issue 5's targets (separated >= 97%,
-# touching >= 90%, marks: just the digits >= 97%).  Touching's is met,
-# the others not yet.  Pages are read with the strings model, trained to be
-# unsure of what is not one digit (a fused pair, a piece, a sign), so that
-# its top probability judges a cut; digits read whole get the digit model's
-# second opinion, and digits that overlap are read by the pair model: this
-# code reads 95.7 / 93.3 / 93.7 / 96.3% (separated / close / touching /
-# marks, 300 test strings each), against 96.0 / 94.0 / 75.3 / 96.3% before
-# the pair model and 95.0 / 92.0 / 52.0 / 90.3% with the digit model alone;
-# 97.3 / 96.7 / 86.7 / 97.0% on strings from the training set's validation
-# split.  The test fails below floors a margin for noise under those, and
-# below touching's target, which is met: a regression check while issue 5
-# is open.  Raise the floors as segmentation improves; they become the
-# targets when it is done.
+# touching >= 90%, marks: just the digits >= 97%).  Touching's and marks'
+# are met, separated's not yet.  Pages are read with the strings model,
+# trained to be unsure of what is not one digit (a fused pair, a piece, a
+# sign), so that its top probability judges a cut; digits read whole get the
+# digit model's second opinion, digits that overlap are read by the pair
+# model, and a comma close beside a digit is never merged into it: this
+# code reads 95.7 / 93.3 / 93.7 / 97.0% (separated / close / touching /
+# marks, 300 test strings each), against 95.7 / 93.3 / 93.7 / 96.3% before
+# the comma rule, 96.0 / 94.0 / 75.3 / 96.3% before the pair model and
+# 95.0 / 92.0 / 52.0 / 90.3% with the digit model alone; 97.3 / 96.7 / 86.7 /
+# 97.3% on strings from the training set's validation split.  The test
+# fails below floors a margin for noise under those, and below touching's
+# target, which is met: a regression check while issue 5 is open.  Raise
+# the floors as segmentation improves; they become the targets when it is
+# done.
 #   test-strings.sh MAKE_STRINGS DIGITS_CLI [COUNT_PER_KIND]
 # With FROM_TRAIN=1 the strings are made from the training set's validation
 # split instead (make-strings --from-train): what to tune on, keeping the
@@ -48,7 +50,7 @@ labels = list(csv.DictReader(open(sys.argv[1])))
 results = {os.path.basename(row["path"]): row["digits"] for row in csv.DictReader(open(sys.argv[2]))}
 seconds = float(sys.argv[4]) - float(sys.argv[3])
 targets = {"separated": 97.0, "touching": 90.0, "marks": 97.0}   # issue 5
-floors = {"separated": 93.0, "close": 90.0, "touching": 90.0, "marks": 93.0}  # reached so far
+floors = {"separated": 93.0, "close": 90.0, "touching": 90.0, "marks": 95.0}  # reached so far
 
 def tally(rows):
     right = sum(results.get(r["file"]) == r["label"] for r in rows)

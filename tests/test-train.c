@@ -7,6 +7,7 @@
 #include <glib/gstdio.h>
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 static DgIdx *mnist_images, *mnist_labels;
@@ -80,6 +81,32 @@ test_augment_shift (void)
       moved = fabs (cx / mass - 14.0) > 0.5;
     }
   g_assert_true (moved);
+}
+
+/* Blur alone spreads a dot over its 3x3 neighbourhood, symmetrically,
+ * keeping its ink; asked for with probability 0, it never happens. */
+static void
+test_augment_blur (void)
+{
+  float src[DG_IMAGE_PIXELS] = { 0 }, dst[DG_IMAGE_PIXELS];
+  DgAugment only_blur = { .blur = 1.0f }, never = { .blur = 0.0f };
+  src[14 * 28 + 14] = 1.0f;
+
+  dg_augment_image (&never, 1, 1, src, dst);
+  g_assert_cmpmem (src, sizeof src, dst, sizeof dst);
+  dg_augment_image (&only_blur, 1, 1, src, dst);
+  double ink = 0;
+  for (int j = 0; j < DG_IMAGE_PIXELS; j++)
+    {
+      int y = j / 28, x = j % 28;
+      gboolean near = abs (y - 14) <= 1 && abs (x - 14) <= 1;
+      g_assert_true (near ? dst[j] > 0.0f : dst[j] == 0.0f);
+      ink += dst[j];
+    }
+  g_assert_cmpfloat_with_epsilon (ink, 1.0, 1e-5);
+  g_assert_cmpfloat (dst[14 * 28 + 14], <, 1.0f);
+  g_assert_cmpfloat_with_epsilon (dst[13 * 28 + 14], dst[15 * 28 + 14], 1e-6);
+  g_assert_cmpfloat_with_epsilon (dst[14 * 28 + 13], dst[13 * 28 + 14], 1e-6);
 }
 
 /* A short real run: 3 epochs of 4,000 clean images (and @extra, if not
@@ -393,6 +420,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/train/augment/basics", test_augment);
   g_test_add_func ("/train/augment/shift", test_augment_shift);
+  g_test_add_func ("/train/augment/blur", test_augment_blur);
   g_test_add_func ("/train/adam", test_train_adam);
   g_test_add_func ("/train/sgd", test_train_sgd);
   g_test_add_func ("/train/deterministic", test_train_deterministic);
