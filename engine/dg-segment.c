@@ -777,7 +777,9 @@ compare_lines_by_centre (const void *a, const void *b)
 }
 
 /* Groups the components into lines: big ones (at least H / 2 tall) chain
- * left to right with the last member of a line they overlap vertically;
+ * left to right with a line whose last full-height member they overlap
+ * vertically, and whose right end is within LINE_GAP (measured from any
+ * member: after a few short digits the last full-height one may be far);
  * small ones join the line with a member nearest them, if close.  The rest
  * become marks.  Returns the lines (Line) in reading order. */
 static GArray *
@@ -788,7 +790,8 @@ find_lines (Page *page)
   double H = page->digit_height;
   GArray *lines = g_array_new (FALSE, FALSE, sizeof (Line));
   int *order = g_new (int, MAX (n, 1));
-  int *last = g_new (int, MAX (n, 1)); /* per line: its rightmost big member */
+  int *last = g_new (int, MAX (n, 1)); /* per line: its rightmost full-height member */
+  int *right = g_new (int, MAX (n, 1)); /* per line: the right end of its members */
 
   for (int i = 0; i < n; i++)
     order[i] = i;
@@ -807,7 +810,7 @@ find_lines (Page *page)
           const Component *m = &comps[last[l]];
           int hm = m->y1 - m->y0 + 1;
           double ov = overlap (c->y0, c->y1, m->y0, m->y1) / (double) MIN (h, hm);
-          if (ov >= 0.4 && c->x0 - m->x1 <= LINE_GAP * H && ov > best_overlap)
+          if (ov >= 0.4 && c->x0 - right[l] <= LINE_GAP * H && ov > best_overlap)
             {
               best = l;
               best_overlap = ov;
@@ -818,6 +821,7 @@ find_lines (Page *page)
           Line line = { g_array_new (FALSE, FALSE, sizeof (int)), 0, 0, 0, 0.0, 0 };
           g_array_append_val (lines, line);
           best = lines->len - 1;
+          right[best] = c->x1;
         }
       g_array_append_val (g_array_index (lines, Line, best).members, order[k]);
       /* The line's band goes on from its rightmost full-height member: a
@@ -826,6 +830,7 @@ find_lines (Page *page)
       if (g_array_index (lines, Line, best).members->len == 1
           || (c->x1 > comps[last[best]].x1 && h >= LINE_FULL * H))
         last[best] = order[k];
+      right[best] = MAX (right[best], c->x1);
     }
 
   for (guint l = 0; l < lines->len; l++)
@@ -905,6 +910,7 @@ find_lines (Page *page)
 
   g_free (order);
   g_free (last);
+  g_free (right);
   return lines;
 }
 

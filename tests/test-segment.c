@@ -494,6 +494,22 @@ test_comma_close (void)
   g_free (page.grey);
 }
 
+/* Short digits between tall ones: the 6 is more than LINE_GAP from the
+ * 7, the last digit of full height, but close after the 4s, and goes on
+ * the same line. */
+static void
+test_line_of_short_digits (void)
+{
+  Page page = page_new (1040, 320);
+  draw_text (&page, "7", 60, 100, 120, 0);
+  draw_text (&page, "44", 210, 140, 80, 160);
+  draw_text (&page, "695", 620, 100, 120, 130);
+  g_autoptr (DgReading) reading = read_page (&page);
+  g_assert_cmpstr (reading->text, ==, "744695");
+  g_assert_cmpint (reading->n_lines, ==, 1);
+  g_free (page.grey);
+}
+
 /* Two lines: top to bottom, each left to right, separated by a space. */
 static void
 test_two_lines (void)
@@ -643,6 +659,7 @@ main (int argc, char **argv)
   g_test_add_func ("/segment/read/marks-ignored", test_marks_ignored);
   g_test_add_func ("/segment/read/comma-close", test_comma_close);
   g_test_add_func ("/segment/read/two-lines", test_two_lines);
+  g_test_add_func ("/segment/read/short-digits-line", test_line_of_short_digits);
   g_test_add_func ("/segment/read/nothing", test_nothing);
   g_test_add_func ("/segment/read/unsure-kept", test_unsure_kept);
   g_test_add_func ("/segment/read/threads", test_threads);
