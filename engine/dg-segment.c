@@ -1326,6 +1326,15 @@ find_cuts (const Page *page, const Component *c, double H, GArray *cuts)
 /* ------------------------------------------------------------------------ */
 /* Scores and the dynamic programme                                          */
 
+/* The ends of a line's amount: its first and last atoms that could be
+ * digits or signs (not a box's side, not a comma), and the band its digits
+ * fill (median top and bottom rows). */
+typedef struct
+{
+  int first, last;
+  double top, bottom;
+} LineEnds;
+
 /* A line being read: its atoms, their candidates and the best readings. */
 typedef struct
 {
@@ -1345,7 +1354,50 @@ typedef struct
   int *first_slice;    /* (n_atoms) pieces between its cuts, see slice_index */
   int *first_pair;     /* (n_atoms) its slices read as pairs, as first_slice, or -1 */
   const struct _Pair *pairs;
+  LineEnds ends;
 } LineWork;
+
+/* Whether @c is a comma or a full stop beside @other, a digit: narrow and
+ * short, side by side with it, and low in the band @ends' digits fill (not
+ * a piece of a small digit broken apart, beside another piece).  Merged,
+ * "0," reads as a 9 and "7," as a 3, so such merges are never tried. */
+static gboolean
+comma_beside (const Component *c, const Component *other, double H, const LineEnds *ends)
+{
+  int narrower = MIN (c->x1 - c->x0, other->x1 - other->x0) + 1;
+  return c->x1 - c->x0 + 1 < COMMA_WIDTH * H && c->y1 - c->y0 + 1 < MERGE_SHORT * H
+         && other->y1 - other->y0 + 1 >= MERGE_SHORT * H
+         && overlap (c->x0, c->x1, other->x0, other->x1) < MERGE_OVERLAP * narrower
+         && c->y0 >= ends->top + COMMA_LOW * (ends->bottom - ends->top);
+}
+
+/* @work's LineEnds, from its atoms of a digit's height (0.5 .. 1.7 H). */
+static void
+find_line_ends (LineWork *work)
+{
+  int n = work->n_atoms, n_like = 0;
+  double *tops = g_new (double, MAX (n, 1)), *bottoms = g_new (double, MAX (n, 1));
+  work->ends.first = work->ends.last = -1;
+  for (int a = 0; a < n; a++)
+    {
+      const Component *c = &work->comps[g_array_index (work->line->members, int, a)];
+      double rh = (c->y1 - c->y0 + 1) / work->H;
+      if (rh >= 0.5 && rh <= 1.7)
+        {
+          if (work->ends.first < 0)
+            work->ends.first = a;
+          work->ends.last = a;
+          tops[n_like] = c->y0;
+          bottoms[n_like++] = c->y1;
+        }
+    }
+  qsort (tops, n_like, sizeof (double), compare_doubles);
+  qsort (bottoms, n_like, sizeof (double), compare_doubles);
+  work->ends.top = n_like > 0 ? tops[n_like / 2] : 0.0;
+  work->ends.bottom = n_like > 0 ? bottoms[n_like / 2] : 0.0;
+  g_free (tops);
+  g_free (bottoms);
+}
 
 /* Index of the slice between cut a and cut b (0 = left edge, n_cuts + 1 =
  * right edge) of an atom with n_cuts cuts, among its slices. */
@@ -1538,35 +1590,12 @@ best_split (const LineWork *work, const Piece *pieces, int a, int *path, gboolea
   return n;
 }
 
-/* The ends of a line's amount: its first and last atoms that could be
- * digits or signs (not a box's side, not a comma), and the band its digits
- * fill (median top and bottom rows). */
-typedef struct
-{
-  int first, last;
-  double top, bottom;
-} LineEnds;
-
-/* Whether @c is a comma or a full stop beside @other, a digit: narrow and
- * short, side by side with it, and low in the band @ends' digits fill (not
- * a piece of a small digit broken apart, beside another piece).  Merged, "0," reads
- * as a 9 and "7," as a 3. */
-static gboolean
-comma_beside (const Component *c, const Component *other, double H, const LineEnds *ends)
-{
-  int narrower = MIN (c->x1 - c->x0, other->x1 - other->x0) + 1;
-  return c->x1 - c->x0 + 1 < COMMA_WIDTH * H && c->y1 - c->y0 + 1 < MERGE_SHORT * H
-         && other->y1 - other->y0 + 1 >= MERGE_SHORT * H
-         && overlap (c->x0, c->x1, other->x0, other->x1) < MERGE_OVERLAP * narrower
-         && c->y0 >= ends->top + COMMA_LOW * (ends->bottom - ends->top);
-}
-
 /* Score of atoms @first .. @first + @k read as one digit, or -G_MAXDOUBLE
  * when that is not tried: merely close full-height atoms are merged only
- * when one of them reads unsure alone, and a comma beside a digit never.
- * Each join costs MERGE_COST, or earns it where the two are stacked. */
+ * when one of them reads unsure alone.  Each join costs MERGE_COST, or
+ * earns it where the two are stacked. */
 static double
-merge_score (const LineWork *work, const Piece *pieces, const LineEnds *ends, int first, int k)
+merge_score (const LineWork *work, const Piece *pieces, int first, int k)
 {
   int idx = work->merged[first * MAX_MERGE + k];
   if (idx < 0)
@@ -1587,8 +1616,6 @@ merge_score (const LineWork *work, const Piece *pieces, const LineEnds *ends, in
     {
       const Component *p = &work->comps[g_array_index (work->line->members, int, j)];
       const Component *q = &work->comps[g_array_index (work->line->members, int, j + 1)];
-      if (comma_beside (p, q, work->H, ends) || comma_beside (q, p, work->H, ends))
-        return -G_MAXDOUBLE;
       int narrower = MIN (p->x1 - p->x0, q->x1 - q->x0) + 1;
       v += overlap (p->x0, p->x1, q->x0, q->x1) < MERGE_STACKED * narrower ? -MERGE_COST
                                                                             : MERGE_COST;
@@ -1611,10 +1638,11 @@ atom_tall (const LineWork *work, int a)
  * as a digit costs so much that any reading of it wins.  Returns FALSE when
  * the reading leaves out everything, some of it as tall as a digit. */
 static gboolean
-read_line (const LineWork *work, const Piece *pieces, const LineEnds *ends, gboolean keep_tall,
+read_line (const LineWork *work, const Piece *pieces, gboolean keep_tall,
            double *best, int *from, int *how)
 {
   int n = work->n_atoms;
+  const LineEnds *ends = &work->ends;
   best[0] = 0.0;
   for (int e = 1; e <= n; e++)
     {
@@ -1638,7 +1666,7 @@ read_line (const LineWork *work, const Piece *pieces, const LineEnds *ends, gboo
         }
       for (int k = 1; k < MAX_MERGE && e - 1 - k >= 0; k++)
         {
-          double v = merge_score (work, pieces, ends, e - 1 - k, k);
+          double v = merge_score (work, pieces, e - 1 - k, k);
           if (v > -G_MAXDOUBLE && best[e - 1 - k] + v > best[e])
             {
               best[e] = best[e - 1 - k] + v;
@@ -1938,6 +1966,7 @@ dg_read_contrast (const DgContrast *contrast, DgClassifyFunc classify, gpointer 
       work->digit_area = m > 0 ? areas[m / 2] : 1.0;
       g_free (heights);
       g_free (areas);
+      find_line_ends (work);
 
       for (int i = 0; i < n; i++)
         {
@@ -1958,7 +1987,12 @@ dg_read_contrast (const DgContrast *contrast, DgClassifyFunc classify, gpointer 
             {
               if (i + k >= n)
                 continue;
+              const Component *prev = &comps[g_array_index (line->members, int, i + k - 1)];
               const Component *next = &comps[g_array_index (line->members, int, i + k)];
+              /* A comma or a full stop beside a digit is never part of it. */
+              if (comma_beside (prev, next, work->H, &work->ends)
+                  || comma_beside (next, prev, work->H, &work->ends))
+                break;
               /* Two full-height pieces side by side are two digits; a
                * short piece (a 5's bar, a 7's broken-off top) or one
                * overlapping the other (a broken 0) may be part of one. */
@@ -2107,35 +2141,12 @@ dg_read_contrast (const DgContrast *contrast, DgClassifyFunc classify, gpointer 
       double *best = g_new (double, n + 1);
       int *from = g_new (int, n + 1);  /* atoms taken by the last step */
       int *how = g_new (int, n + 1);   /* 0 drop, 1 alone or split, 2 merged */
-      /* The ends of the amount (LineEnds). */
-      int first_digit_like = -1, last_digit_like = -1, n_like = 0;
-      double *tops = g_new (double, n), *bottoms = g_new (double, n);
-      for (int a = 0; a < n; a++)
-        {
-          const Component *c = &comps[g_array_index (work->line->members, int, a)];
-          double rh = (c->y1 - c->y0 + 1) / work->H;
-          if (rh >= 0.5 && rh <= 1.7)
-            {
-              if (first_digit_like < 0)
-                first_digit_like = a;
-              last_digit_like = a;
-              tops[n_like] = c->y0;
-              bottoms[n_like++] = c->y1;
-            }
-        }
-      qsort (tops, n_like, sizeof (double), compare_doubles);
-      qsort (bottoms, n_like, sizeof (double), compare_doubles);
-      double band_top = n_like > 0 ? tops[n_like / 2] : 0.0;
-      double band_bottom = n_like > 0 ? bottoms[n_like / 2] : 0.0;
-      g_free (tops);
-      g_free (bottoms);
       /* A line read as nothing but marks, though it holds ink of a digit's
        * height, is read again, leaving out no such ink: all of a number in
        * bold, fused into one blob, is better read and shown unsure than not
        * read at all. */
-      LineEnds ends = { first_digit_like, last_digit_like, band_top, band_bottom };
-      if (!read_line (work, (const Piece *) pieces->data, &ends, FALSE, best, from, how))
-        read_line (work, (const Piece *) pieces->data, &ends, TRUE, best, from, how);
+      if (!read_line (work, (const Piece *) pieces->data, FALSE, best, from, how))
+        read_line (work, (const Piece *) pieces->data, TRUE, best, from, how);
       /* Back from the end, then forwards into the reading. */
       int *steps = g_new (int, n + 1);
       int n_steps = 0;

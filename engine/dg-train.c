@@ -51,6 +51,15 @@ shuffle (int *items, int n, DgRng *rng)
     }
 }
 
+void
+dg_train_split_order (int n, guint64 split_seed, int *order)
+{
+  DgRng rng = dg_rng_at (split_seed, 0xda7a, 0);
+  for (int i = 0; i < n; i++)
+    order[i] = i;
+  shuffle (order, n, &rng);
+}
+
 static double
 learning_rate (const DgTrainConfig *config, double epoch_progress)
 {
@@ -165,7 +174,6 @@ dg_train (DgModel *model, const DgDataset *data, const DgTrainConfig *config,
   int B = config->batch;
   int n_extra = config->extra != NULL ? config->extra->n : 0;
   g_autofree int *order = g_new (int, data->n + n_extra);
-  DgRng split_rng = dg_rng_at (config->split_seed, 0xda7a, 0);
   int n_val = CLAMP (config->val_size, 0, data->n - 1);
   int n_train = data->n - n_val;
   const int *val = NULL;
@@ -178,9 +186,7 @@ dg_train (DgModel *model, const DgDataset *data, const DgTrainConfig *config,
   double best_acc = -1.0;
   long steps_per_epoch;
 
-  for (int i = 0; i < data->n; i++)
-    order[i] = i;
-  shuffle (order, data->n, &split_rng);
+  dg_train_split_order (data->n, config->split_seed, order);
   /* The last n_val of the shuffled set are held out. */
   g_autofree int *val_items = g_memdup2 (order + n_train, sizeof (int) * n_val);
   val = val_items;

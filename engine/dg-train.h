@@ -56,6 +56,10 @@ typedef void (*DgEpochCallback) (const DgEpochReport *report, gpointer user_data
 
 void dg_train_config_defaults (DgTrainConfig *config);
 
+/* @order (n) = 0 .. n - 1 in the order dg_train splits a training set of
+ * @n images with @split_seed: the last val_size of them are held out. */
+void dg_train_split_order (int n, guint64 split_seed, int *order);
+
 /* Trains @model (already initialised) on @data minus a validation split of
  * config->val_size images chosen by config->split_seed.  On return the model holds
  * the parameters of the epoch with the best validation accuracy, which is

@@ -41,6 +41,7 @@
 #include "dg-model.h"
 #include "dg-preprocess.h"
 #include "dg-segment.h"
+#include "dg-train.h"
 #include "dg-rng.h"
 
 #include <gdk-pixbuf/gdk-pixbuf.h>
@@ -369,27 +370,19 @@ compose (Kind kind, gboolean pairs, const DgIdx *images, const DgIdx *labels, in
   return c;
 }
 
-/* The training set's split as dg_train makes it (dg-train.c): the last
- * @n_val of 0 .. n - 1 shuffled by Fisher-Yates with dg_rng_at (seed,
- * 0xda7a, 0) are held out for validation.  Replaces *images and *labels by
- * those items, or with @validation FALSE by the rest: what the model
- * learnt from. */
+/* The training set's split as dg_train makes it with its defaults
+ * (dg_train_split_order): the held-out validation images, or with
+ * @validation FALSE the rest, what the shipped models learnt from.
+ * Replaces *images and *labels by those items. */
 static void
-keep_split (DgIdx *images, DgIdx *labels, uint64_t seed, int n_val, gboolean validation)
+keep_split (DgIdx *images, DgIdx *labels, gboolean validation)
 {
+  DgTrainConfig config;
+  dg_train_config_defaults (&config);
   int n = images->n;
   g_autofree int *order = g_new (int, n);
-  DgRng rng = dg_rng_at (seed, 0xda7a, 0);
-  for (int i = 0; i < n; i++)
-    order[i] = i;
-  for (int i = n - 1; i > 0; i--)
-    {
-      int j = (int) (dg_rng_next (&rng) % (uint64_t) (i + 1));
-      int t = order[i];
-      order[i] = order[j];
-      order[j] = t;
-    }
-  n_val = MIN (n_val, n - 1);
+  dg_train_split_order (n, config.split_seed, order);
+  int n_val = MIN (config.val_size, n - 1);
   int first = validation ? n - n_val : 0, kept = validation ? n_val : n - n_val;
   gsize pixels = (gsize) images->rows * images->cols;
   guint8 *kept_images = g_new (guint8, (gsize) kept * pixels);
@@ -801,10 +794,8 @@ main (int argc, char **argv)
       g_printerr ("make-strings: %s\n", error->message);
       return 1;
     }
-  /* dg_train_config_defaults: seed 1, 5000 held out (the shipped model's
-   * metadata records the same). */
   if (from_train || weights != NULL)
-    keep_split (images, labels, 1, 5000, from_train);
+    keep_split (images, labels, from_train);
   if (weights != NULL)
     return make_candidates (weights, pairs, images, labels, argv[2], count, argc == 5 ? atoi (argv[4]) : 0);
   uint64_t presentation_seed = from_train ? 4049 : 2027;
