@@ -103,6 +103,9 @@
 #define DROP_BASE 0.3        /* leaving an atom out costs 0.3 + 2.7 x its area */
 #define DROP_AREA 2.7        /* relative to a digit's, */
 #define DROP_CAP 2.0         /* up to two digits' worth (a fused "67" is no comma) */
+#define ALONE_SURE 0.5       /* alone on its line, an atom that may be one digit (up to */
+#define ALONE_WIDTH 2.5      /* 2.5 H wide) is read as several only when the network gives
+                              * each this probability at least */
 #define PAIR_WIDTH 0.6       /* an atom this wide (H) may be two digits overlapping: the pair
                               * model reads it too, and its slices this wide at either end */
 
@@ -1466,7 +1469,12 @@ edge_penalty (const Piece *piece, double H, double top, double bottom)
  * stays the network's.  Alone on its line, an atom's width is measured
  * against its own height and a wide 0 is common: there the whole pays only
  * past WIDE_ALONE (without that, one single digit in thirty was cut in two,
- * a 0 read as "67", its halves read as surely as the whole). */
+ * a 0 read as "67", its halves read as surely as the whole), and a slice,
+ * or a pair of digits, counts only when the network gives each digit
+ * ALONE_SURE at least, unless the atom is too wide for one digit
+ * (ALONE_WIDTH): a wide 2 with a long tail, paying for its width, lost to
+ * its halves read as an unsure "22" (one redrawn validation digit in 180;
+ * see slice_score and pair_slice_score). */
 static double
 slice_terms (const LineWork *work, int a, int s, const DgBox *box, gboolean choosing)
 {
@@ -1481,6 +1489,14 @@ slice_terms (const LineWork *work, int a, int s, const DgBox *box, gboolean choo
   if (s > 0)
     v += CUT_BONUS - CUT_INK * g_array_index (work->cuts, Cut, work->first_cut[a] + s - 1).cost / work->s;
   return v;
+}
+
+/* Whether atom @a is alone on its line and narrow enough to be one digit. */
+static gboolean
+alone_and_narrow (const LineWork *work, int a)
+{
+  const Component *c = &work->comps[g_array_index (work->line->members, int, a)];
+  return work->alone && c->x1 - c->x0 + 1 <= ALONE_WIDTH * work->H;
 }
 
 static double
@@ -1500,8 +1516,8 @@ slice_score (const LineWork *work, const Piece *pieces, int a, int s, int b, gbo
     return -G_MAXDOUBLE;
   const Piece *slice = &pieces[work->first_slice[a] + slice_index (k, s, b)];
   double v = piece_score (slice, work);
-  if (v == -G_MAXDOUBLE)
-    return v;
+  if (v == -G_MAXDOUBLE || (slice->fit < log (ALONE_SURE) && alone_and_narrow (work, a)))
+    return -G_MAXDOUBLE;
   return v + slice_terms (work, a, s, &slice->box, choosing);
 }
 
@@ -1520,7 +1536,7 @@ pair_slice_score (const LineWork *work, int a, int s, int b, gboolean choosing)
   if (work->first_pair[a] < 0 || index < 0)
     return -G_MAXDOUBLE;
   const Pair *pair = &work->pairs[work->first_pair[a] + index];
-  if (!pair->ok)
+  if (!pair->ok || (MIN (pair->fit[0], pair->fit[1]) < log (ALONE_SURE) && alone_and_narrow (work, a)))
     return -G_MAXDOUBLE;
   double rh = pair->box.height / work->H;
   double v = pair->fit[0] + pair->fit[1] + CUT_BONUS - SHORT_PENALTY * MAX (0.0, 0.55 - rh)

@@ -4,7 +4,8 @@
 # points of the model's accuracy on the same digits as raw 28x28 input.
 # Then without --single, as the app and a plain `recognize` read an image:
 # segmentation must not cut a lone digit in two (a wide 0 read as "67" once
-# was, 3.3% of these images); measured 98.5%, it must stay above 98%.
+# was, 3.3% of these images; a wide 2 read as "22", 0.3%); measured 99.1%,
+# it must stay above 98.5%.
 #   test-redrawn.sh MAKE_REDRAWN DIGITS_CLI [COUNT]
 set -euo pipefail
 make=$(realpath "$1")
@@ -47,6 +48,6 @@ split = sum(len(segmented.get(n, "")) > 1 for n in labels)
 print(f"without --single: {seg_acc:.2f}% ({split} images read as several digits)")
 if acc < raw - 0.5:
     sys.exit(f"FAIL: redrawn accuracy {acc:.2f}% is more than 0.5 points below raw {raw:.2f}%")
-if seg_acc < 98.0:
-    sys.exit(f"FAIL: without --single only {seg_acc:.2f}% of single digits read right (floor 98%)")
+if seg_acc < 98.5:
+    sys.exit(f"FAIL: without --single only {seg_acc:.2f}% of single digits read right (floor 98.5%)")
 PY
