@@ -1536,7 +1536,8 @@ pair_slice_score (const LineWork *work, int a, int s, int b, gboolean choosing)
   if (work->first_pair[a] < 0 || index < 0)
     return -G_MAXDOUBLE;
   const Pair *pair = &work->pairs[work->first_pair[a] + index];
-  if (!pair->ok || (MIN (pair->fit[0], pair->fit[1]) < log (ALONE_SURE) && alone_and_narrow (work, a)))
+  if (!pair->ok
+      || (MIN (pair->fit[0], pair->fit[1]) < log (ALONE_SURE) && alone_and_narrow (work, a)))
     return -G_MAXDOUBLE;
   double rh = pair->box.height / work->H;
   double v = pair->fit[0] + pair->fit[1] + CUT_BONUS - SHORT_PENALTY * MAX (0.0, 0.55 - rh)
