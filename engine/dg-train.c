@@ -60,6 +60,34 @@ dg_train_split_order (int n, guint64 split_seed, int *order)
   shuffle (order, n, &rng);
 }
 
+void
+dg_train_keep_split (DgIdx *images, DgIdx *labels, gboolean validation)
+{
+  g_return_if_fail (images != NULL && labels != NULL && images->n == labels->n && images->n > 1);
+
+  DgTrainConfig config;
+  dg_train_config_defaults (&config);
+  int n = images->n;
+  g_autofree int *order = g_new (int, n);
+  dg_train_split_order (n, config.split_seed, order);
+  int n_val = MIN (config.val_size, n - 1);
+  int first = validation ? n - n_val : 0, kept = validation ? n_val : n - n_val;
+  gsize pixels = (gsize) images->rows * images->cols;
+  guint8 *kept_images = g_new (guint8, (gsize) kept * pixels);
+  guint8 *kept_labels = g_new (guint8, kept);
+  for (int k = 0; k < kept; k++)
+    {
+      int item = order[first + k];
+      memcpy (kept_images + k * pixels, images->data + item * pixels, pixels);
+      kept_labels[k] = labels->data[item];
+    }
+  g_free (images->data);
+  g_free (labels->data);
+  images->data = kept_images;
+  labels->data = kept_labels;
+  images->n = labels->n = kept;
+}
+
 static double
 learning_rate (const DgTrainConfig *config, double epoch_progress)
 {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "dg-augment.h"
+#include "dg-idx.h"
 #include "dg-model.h"
 
 G_BEGIN_DECLS
@@ -59,6 +60,12 @@ void dg_train_config_defaults (DgTrainConfig *config);
 /* @order (n) = 0 .. n - 1 in the order dg_train splits a training set of
  * @n images with @split_seed: the last val_size of them are held out. */
 void dg_train_split_order (int n, guint64 split_seed, int *order);
+
+/* Keeps of @images and @labels (a training set, as loaded) the split
+ * dg_train makes with its defaults (dg_train_config_defaults): the
+ * held-out validation items in their split order, or with @validation
+ * FALSE the rest, what a model trained with the defaults learnt from. */
+void dg_train_keep_split (DgIdx *images, DgIdx *labels, gboolean validation);
 
 /* Trains @model (already initialised) on @data minus a validation split of
  * config->val_size images chosen by config->split_seed.  On return the model holds

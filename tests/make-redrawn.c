@@ -4,18 +4,23 @@
  * JPEG.  Used by test-redrawn.sh to compare `digits-cli recognize` on these
  * files with the model's accuracy on the raw 28x28 digits.
  *
- *   make-redrawn MNIST_DIR OUT_DIR COUNT
+ *   make-redrawn [--from-train] MNIST_DIR OUT_DIR COUNT
  *
  * Writes OUT_DIR/NNNNN.png or .jpg for the first COUNT test digits and
- * OUT_DIR/labels.csv ("file,label").
+ * OUT_DIR/labels.csv ("file,label").  With --from-train, the digits are
+ * the training set's validation split instead (dg_train_keep_split), the
+ * 5,000 images the shipped models held out: digits to tune on without
+ * looking at the test set.
  */
 #include "dg-idx.h"
 #include "dg-rng.h"
+#include "dg-train.h"
 
 #include <gdk-pixbuf/gdk-pixbuf.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Bilinear sample of a 28x28 digit (0..1 ink) at (x, y) in digit pixels. */
 static double
@@ -43,17 +48,25 @@ main (int argc, char **argv)
   g_autoptr (GString) csv = g_string_new ("file,label\n");
   int count;
 
+  gboolean from_train = argc > 1 && strcmp (argv[1], "--from-train") == 0;
+  if (from_train)
+    {
+      argv++;
+      argc--;
+    }
   if (argc != 4)
     {
-      g_printerr ("usage: make-redrawn MNIST_DIR OUT_DIR COUNT\n");
+      g_printerr ("usage: make-redrawn [--from-train] MNIST_DIR OUT_DIR COUNT\n");
       return 2;
     }
   count = atoi (argv[3]);
-  if (!dg_mnist_load (argv[1], "t10k", &images, &labels, &error))
+  if (!dg_mnist_load (argv[1], from_train ? "train" : "t10k", &images, &labels, &error))
     {
       g_printerr ("make-redrawn: %s\n", error->message);
       return 1;
     }
+  if (from_train)
+    dg_train_keep_split (images, labels, TRUE);
   count = CLAMP (count, 1, images->n);
   g_mkdir_with_parents (argv[2], 0755);
 

@@ -370,36 +370,6 @@ compose (Kind kind, gboolean pairs, const DgIdx *images, const DgIdx *labels, in
   return c;
 }
 
-/* The training set's split as dg_train makes it with its defaults
- * (dg_train_split_order): the held-out validation images, or with
- * @validation FALSE the rest, what the shipped models learnt from.
- * Replaces *images and *labels by those items. */
-static void
-keep_split (DgIdx *images, DgIdx *labels, gboolean validation)
-{
-  DgTrainConfig config;
-  dg_train_config_defaults (&config);
-  int n = images->n;
-  g_autofree int *order = g_new (int, n);
-  dg_train_split_order (n, config.split_seed, order);
-  int n_val = MIN (config.val_size, n - 1);
-  int first = validation ? n - n_val : 0, kept = validation ? n_val : n - n_val;
-  gsize pixels = (gsize) images->rows * images->cols;
-  guint8 *kept_images = g_new (guint8, (gsize) kept * pixels);
-  guint8 *kept_labels = g_new (guint8, kept);
-  for (int k = 0; k < kept; k++)
-    {
-      int item = order[first + k];
-      memcpy (kept_images + k * pixels, images->data + item * pixels, pixels);
-      kept_labels[k] = labels->data[item];
-    }
-  g_free (images->data);
-  g_free (labels->data);
-  images->data = kept_images;
-  labels->data = kept_labels;
-  images->n = labels->n = kept;
-}
-
 /* A composed string as a scan shows it. */
 typedef struct
 {
@@ -795,7 +765,7 @@ main (int argc, char **argv)
       return 1;
     }
   if (from_train || weights != NULL)
-    keep_split (images, labels, from_train);
+    dg_train_keep_split (images, labels, from_train);
   if (weights != NULL)
     return make_candidates (weights, pairs, images, labels, argv[2], count, argc == 5 ? atoi (argv[4]) : 0);
   uint64_t presentation_seed = from_train ? 4049 : 2027;

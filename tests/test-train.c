@@ -197,6 +197,48 @@ mean_top (DgModel *model, const guint8 *pixels, int n)
   return sum / n;
 }
 
+/* dg_train_keep_split keeps what dg_train holds out (the last val_size of
+ * dg_train_split_order, in that order) or the rest, each image with its
+ * label: the tools that make validation pages (make-strings, make-redrawn)
+ * then draw on the images the shipped models never learnt from. */
+static void
+test_keep_split (void)
+{
+  DgTrainConfig config;
+  dg_train_config_defaults (&config);
+  int n = config.val_size + 1500;
+  g_autofree int *order = g_new (int, n);
+  dg_train_split_order (n, config.split_seed, order);
+  for (int validation = 0; validation < 2; validation++)
+    {
+      /* Item i: a 1x2 image holding i, labelled i % 10. */
+      DgIdx *images = g_new0 (DgIdx, 1), *labels = g_new0 (DgIdx, 1);
+      images->n = labels->n = n;
+      images->rows = 1;
+      images->cols = 2;
+      images->data = g_new (guint8, 2 * n);
+      labels->data = g_new (guint8, n);
+      for (int i = 0; i < n; i++)
+        {
+          images->data[2 * i] = (guint8) (i >> 8);
+          images->data[2 * i + 1] = (guint8) i;
+          labels->data[i] = (guint8) (i % 10);
+        }
+      dg_train_keep_split (images, labels, validation);
+      int first = validation ? n - config.val_size : 0;
+      g_assert_cmpint (images->n, ==, validation ? config.val_size : n - config.val_size);
+      g_assert_cmpint (labels->n, ==, images->n);
+      for (int k = 0; k < images->n; k++)
+        {
+          int item = images->data[2 * k] << 8 | images->data[2 * k + 1];
+          g_assert_cmpint (item, ==, order[first + k]);
+          g_assert_cmpint (labels->data[k], ==, item % 10);
+        }
+      dg_idx_free (images);
+      dg_idx_free (labels);
+    }
+}
+
 /* Extra training images labelled DG_LABEL_NONE (here: the left halves of
  * digits, what a wrong cut leaves) teach the network to be unsure of what
  * is not one digit, while it still reads digits: trained without them it
@@ -425,6 +467,7 @@ main (int argc, char **argv)
   g_test_add_func ("/train/sgd", test_train_sgd);
   g_test_add_func ("/train/deterministic", test_train_deterministic);
   g_test_add_func ("/train/not-a-digit", test_train_not_a_digit);
+  g_test_add_func ("/train/keep-split", test_keep_split);
   g_test_add_func ("/shipped/accuracy", test_shipped_accuracy);
   g_test_add_func ("/shipped/strings", test_shipped_strings);
   g_test_add_func ("/shipped/pairs", test_shipped_pairs);
