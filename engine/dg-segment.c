@@ -1469,12 +1469,8 @@ edge_penalty (const Piece *piece, double H, double top, double bottom)
  * stays the network's.  Alone on its line, an atom's width is measured
  * against its own height and a wide 0 is common: there the whole pays only
  * past WIDE_ALONE (without that, one single digit in thirty was cut in two,
- * a 0 read as "67", its halves read as surely as the whole), and a slice,
- * or a pair of digits, counts only when the network gives each digit
- * ALONE_SURE at least, unless the atom is too wide for one digit
- * (ALONE_WIDTH): a wide 2 with a long tail, paying for its width, lost to
- * its halves read as an unsure "22" (one redrawn validation digit in 180;
- * see slice_score and pair_slice_score). */
+ * a 0 read as "67", its halves read as surely as the whole), and its
+ * slices and pairs must read surely (alone_and_narrow). */
 static double
 slice_terms (const LineWork *work, int a, int s, const DgBox *box, gboolean choosing)
 {
@@ -1491,7 +1487,12 @@ slice_terms (const LineWork *work, int a, int s, const DgBox *box, gboolean choo
   return v;
 }
 
-/* Whether atom @a is alone on its line and narrow enough to be one digit. */
+/* Whether atom @a is alone on its line and narrow enough to be one digit
+ * (ALONE_WIDTH).  Such an atom's slices, and its readings as a pair, count
+ * only when the network gives each digit ALONE_SURE at least
+ * (slice_score, pair_slice_score): a wide 2 with a long tail, paying for
+ * its width, lost to its halves read as an unsure "22" (one redrawn
+ * validation digit in 180). */
 static gboolean
 alone_and_narrow (const LineWork *work, int a)
 {

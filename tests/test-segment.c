@@ -620,8 +620,6 @@ classify_unsure (int n, const float *images, const DgBox *boxes, float *probs, f
     }
 }
 
-/* Ink of a digit's height is read even when no reading of it is sure
- * (leaving it all out would cost less): shown unsure, not as nothing. */
 /* A classifier for a wide digit alone (@user_data: its width): sure
  * enough of it whole, 2 with probability 0.6, and a little less of any
  * slice of it, 0.45. */
@@ -646,21 +644,30 @@ classify_wide_pair (int n, const float *images, const DgBox *boxes, float *probs
   classify_wide (n, images, boxes, probs, fits, GINT_TO_POINTER (G_MAXINT));
 }
 
-/* Reads @page with classify_wide, its atom @whole pixels wide. */
+/* Reads @page with @classify (and @classify_pairs, or none), classifiers
+ * made up for the test. */
 static DgReading *
-read_wide (const Page *page, int whole)
+read_page_with (const Page *page, DgClassifyFunc classify, gpointer data,
+                DgClassifyFunc classify_pairs, gpointer pair_data)
 {
   g_autoptr (GError) error = NULL;
   DgContrast contrast;
   g_assert_true (dg_contrast_init (&contrast, page->grey, page->width, page->height, page->width,
                                    &error));
-  DgReading *reading = dg_read_contrast (&contrast, classify_wide, GINT_TO_POINTER (whole),
-                                         classify_wide_pair, NULL, &error);
+  DgReading *reading = dg_read_contrast (&contrast, classify, data, classify_pairs, pair_data,
+                                         &error);
   dg_contrast_clear (&contrast);
   g_assert_no_error (error);
   g_assert_nonnull (reading);
-  g_test_message ("%d pixels wide: read “%s”", whole, reading->text);
+  g_test_message ("read “%s”", reading->text);
   return reading;
+}
+
+/* Reads @page with classify_wide, its atom @whole pixels wide. */
+static DgReading *
+read_wide (const Page *page, int whole)
+{
+  return read_page_with (page, classify_wide, GINT_TO_POINTER (whole), classify_wide_pair, NULL);
 }
 
 /* One digit alone on its line, wider than tall (a 2 with a loop and a
@@ -695,18 +702,14 @@ test_wide_alone (void)
   g_free (page.grey);
 }
 
+/* Ink of a digit's height is read even when no reading of it is sure
+ * (leaving it all out would cost less): shown unsure, not as nothing. */
 static void
 test_unsure_kept (void)
 {
-  g_autoptr (GError) error = NULL;
   Page page = page_new (700, 300);
   draw_text (&page, "38", 100, 80, 120, 160);
-  DgContrast contrast;
-  g_assert_true (dg_contrast_init (&contrast, page.grey, page.width, page.height, page.width, &error));
-  g_autoptr (DgReading) reading = dg_read_contrast (&contrast, classify_unsure, NULL, NULL, NULL, &error);
-  dg_contrast_clear (&contrast);
-  g_assert_no_error (error);
-  g_assert_nonnull (reading);
+  g_autoptr (DgReading) reading = read_page_with (&page, classify_unsure, NULL, NULL, NULL);
   g_assert_cmpint (reading->n_digits, >=, 1);
   g_assert_cmpfloat (reading->confidence, <, DG_UNSURE_BELOW);
   g_free (page.grey);
