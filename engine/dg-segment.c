@@ -2,7 +2,9 @@
  *
  * Sizes are measured in two units found on the page itself: the stroke
  * width s (the ink's area over half its perimeter) and, once the pieces of
- * ink are known, the digit height H (a robust median of their heights).
+ * ink are known, the digit height H (a robust median of their heights;
+ * pieces one above another, as of a digit broken across, count as one:
+ * find_stacks).
  * Every tolerance below is a multiple of one of them, so a field scanned at
  * 100 dpi reads like a cheque at 600.
  *
@@ -50,6 +52,11 @@
 #define SPECK_AREA 0.5       /* components under 0.5 s^2 pixels (and 4) are noise */
 #define LINE_GAP 3.0         /* digits further apart than 3 H start a new field */
 #define LINE_FULL 0.75       /* a line's band follows its members this tall (H) */
+#define STACK_GAP 1.5        /* pieces one above the other, at most 1.5 s apart, */
+#define STACK_ACROSS 0.5     /* (side by side across less than half the shorter's height) */
+#define STACK_OVERLAP 0.5    /* and across half the narrower's width or with their ink that
+                              * close, are pieces of one digit */
+#define STACK_TALL 1.5       /* unless over 1.5 H together */
 #define MERGE_GAP 0.15       /* atoms this close (H) may be pieces of one digit */
 #define MERGE_WIDTH 1.25     /* ... when together they are at most this wide (H) */
 #define MERGE_SHORT 0.6      /* ... when one is under 0.6 H tall, */
@@ -568,6 +575,9 @@ typedef struct
   int x0, y0, x1, y1; /* inclusive, image pixels */
   gint64 area;        /* pixels */
   int first, n_runs;  /* its runs: Page.comp_runs[first .. first + n_runs - 1], by row */
+  int stack;          /* the first component of its stack (find_stacks) */
+  int sy0, sy1;       /* the rows its stack spans */
+  gint64 stack_area;  /* the ink of its stack */
 } Component;
 
 /* Everything measured on the page once. */
@@ -645,7 +655,7 @@ find_components (Page *page, const guint8 *mask, int width, int height)
       int root = node_root (nodes, i);
       Component *c = &stats[root];
       if (root == i)
-        *c = (Component) { G_MAXINT, G_MAXINT, -1, -1, 0, 0, 0 };
+        *c = (Component) { G_MAXINT, G_MAXINT, -1, -1, 0, 0, 0, 0, 0, 0, 0 };
       c->x0 = MIN (c->x0, nodes[i].x0);
       c->x1 = MAX (c->x1, nodes[i].x1 - 1);
       c->y0 = MIN (c->y0, nodes[i].y);
@@ -697,45 +707,6 @@ compare_doubles (const void *a, const void *b)
   return (x > y) - (x < y);
 }
 
-/* The digit height: the median height of the components that are not small
- * marks (those under 60% of the plain median, e.g. many commas, dashes or
- * dots, would pull it down). */
-static double
-estimate_digit_height (const Page *page)
-{
-  const Component *comps = (const Component *) page->components->data;
-  int n = page->components->len;
-  int *heights = g_new (int, MAX (n, 1));
-  int m = 0;
-  for (int i = 0; i < n; i++)
-    if (MAX (comps[i].x1 - comps[i].x0, comps[i].y1 - comps[i].y0) + 1 >= 2.5 * page->s)
-      heights[m++] = comps[i].y1 - comps[i].y0 + 1;
-  if (m == 0)
-    {
-      g_free (heights);
-      return 0.0;
-    }
-  qsort (heights, m, sizeof (int), compare_ints);
-  double median = heights[m / 2];
-  int first = 0;
-  while (first < m && heights[first] < 0.6 * median)
-    first++;
-  double h = heights[first + (m - first) / 2];
-  g_free (heights);
-  return h;
-}
-
-/* ------------------------------------------------------------------------ */
-/* Lines of text                                                             */
-
-typedef struct
-{
-  GArray *members; /* int: component indices */
-  int y0, y1, x0;  /* band and left end of the big members, pixels */
-  double cy;       /* mean centre of the big members */
-  int row;         /* row of lines (fields side by side share one) */
-} Line;
-
 static int
 overlap (int a0, int a1, int b0, int b1)
 {
@@ -753,6 +724,164 @@ compare_by_x0 (gconstpointer a, gconstpointer b, gpointer comps)
   const Component *cb = (const Component *) comps + *(const int *) b;
   return (ca->x0 > cb->x0) - (ca->x0 < cb->x0);
 }
+
+/* Whether @c is more than a speck or a dot: 2.5 stroke widths across. */
+static gboolean
+component_sized (const Component *c, double s)
+{
+  return MAX (c->x1 - c->x0, c->y1 - c->y0) + 1 >= 2.5 * s;
+}
+
+/* The digit height: the median height of the stacks that are not small
+ * marks (those under 60% of the plain median, e.g. many commas, dashes or
+ * dots, would pull it down). */
+static double
+estimate_digit_height (const Page *page)
+{
+  const Component *comps = (const Component *) page->components->data;
+  int n = page->components->len;
+  int *heights = g_new (int, MAX (n, 1));
+  int m = 0;
+  for (int i = 0; i < n; i++)
+    if (comps[i].stack == i && component_sized (&comps[i], page->s))
+      heights[m++] = comps[i].sy1 - comps[i].sy0 + 1;
+  if (m == 0)
+    {
+      g_free (heights);
+      return 0.0;
+    }
+  qsort (heights, m, sizeof (int), compare_ints);
+  double median = heights[m / 2];
+  int first = 0;
+  while (first < m && heights[first] < 0.6 * median)
+    first++;
+  double h = heights[first + (m - first) / 2];
+  g_free (heights);
+  return h;
+}
+
+/* Whether some ink of @c comes within @reach pixels of @d's. */
+static gboolean
+ink_near (const Page *page, const Component *c, const Component *d, double reach)
+{
+  const DgRun *rc = page->comp_runs + c->first, *rd = page->comp_runs + d->first;
+  int j0 = 0;
+  for (int i = 0; i < c->n_runs; i++)
+    {
+      int y = rc[i].y;
+      while (j0 < d->n_runs && rd[j0].y < y - reach)
+        j0++;
+      for (int j = j0; j < d->n_runs && rd[j].y <= y + reach; j++)
+        {
+          int dx = MAX (0, MAX (rd[j].x0 - rc[i].x1 + 1, rc[i].x0 - rd[j].x1 + 1));
+          int dy = rd[j].y - y;
+          if (dx * dx + dy * dy <= reach * reach)
+            return TRUE;
+        }
+    }
+  return FALSE;
+}
+
+/* Each component's stack: itself and the pieces one above another with it
+ * (STACK_GAP, STACK_OVERLAP), which are read as one digit's for its height
+ * and its line.  A digit broken across (a 5 whose bar came off, an 8 in
+ * two loops, a stroke too faint in one place) is otherwise several short
+ * pieces, each its own line, and alone on a page they would set the digit
+ * height too.  Then the digit height, H: stacks taller than STACK_TALL H
+ * (digits of two lines close above each other) are split up again. */
+static void
+find_stacks (Page *page)
+{
+  Component *comps = (Component *) page->components->data;
+  int n = page->components->len;
+  int *order = g_new (int, MAX (n, 1));
+  int m = 0;
+  for (int i = 0; i < n; i++)
+    {
+      comps[i].stack = i;
+      if (component_sized (&comps[i], page->s))
+        order[m++] = i;
+    }
+  g_qsort_with_data (order, m, sizeof (int), compare_by_x0, comps);
+  double reach = STACK_GAP * page->s;
+  for (int a = 0; a < m; a++)
+    {
+      const Component *c = &comps[order[a]];
+      for (int b = a + 1; b < m && comps[order[b]].x0 <= c->x1 + reach; b++)
+        {
+          const Component *d = &comps[order[b]];
+          int lower = MIN (c->y1 - c->y0, d->y1 - d->y0) + 1;
+          int narrower = MIN (c->x1 - c->x0, d->x1 - d->x0) + 1;
+          int across = overlap (c->y0, c->y1, d->y0, d->y1);
+          if (across < STACK_ACROSS * lower && across >= -reach
+              && (overlap (c->x0, c->x1, d->x0, d->x1) >= STACK_OVERLAP * narrower
+                  || ink_near (page, c, d, reach)))
+            {
+              int ra = order[a], rb = order[b];
+              while (comps[ra].stack != ra)
+                ra = comps[ra].stack;
+              while (comps[rb].stack != rb)
+                rb = comps[rb].stack;
+              comps[MAX (ra, rb)].stack = MIN (ra, rb);
+            }
+        }
+    }
+  g_free (order);
+
+  for (int pass = 0; pass < 2; pass++)
+    {
+      for (int i = 0; i < n; i++)
+        {
+          int r = i;
+          while (comps[r].stack != r)
+            r = comps[r].stack;
+          comps[i].stack = r;
+          if (r == i)
+            comps[i].sy0 = comps[i].y0, comps[i].sy1 = comps[i].y1, comps[i].stack_area = 0;
+        }
+      for (int i = 0; i < n; i++)
+        {
+          Component *root = &comps[comps[i].stack];
+          root->sy0 = MIN (root->sy0, comps[i].y0);
+          root->sy1 = MAX (root->sy1, comps[i].y1);
+          root->stack_area += comps[i].area;
+        }
+      for (int i = 0; i < n; i++)
+        {
+          const Component *root = &comps[comps[i].stack];
+          comps[i].sy0 = root->sy0;
+          comps[i].sy1 = root->sy1;
+          comps[i].stack_area = root->stack_area;
+        }
+      page->digit_height = estimate_digit_height (page);
+      gboolean undone = FALSE;
+      for (int i = 0; i < n; i++)
+        if (comps[i].stack != i && comps[i].sy1 - comps[i].sy0 + 1 > STACK_TALL * page->digit_height)
+          undone = TRUE;
+      if (!undone)
+        break;
+      for (int i = 0; i < n; i++)
+        if (comps[i].sy1 - comps[i].sy0 + 1 > STACK_TALL * page->digit_height)
+          comps[i].stack = i;
+    }
+  for (int i = 0; i < n; i++)
+    if (comps[i].stack != i)
+      g_debug ("stack: component at %d,%d %dx%d is a piece of the one at %d,%d (rows %d..%d)",
+               comps[i].x0, comps[i].y0, comps[i].x1 - comps[i].x0 + 1, comps[i].y1 - comps[i].y0 + 1,
+               comps[comps[i].stack].x0, comps[comps[i].stack].y0, comps[i].sy0, comps[i].sy1);
+  g_debug ("digit height %.0f", page->digit_height);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Lines of text                                                             */
+
+typedef struct
+{
+  GArray *members; /* int: component indices */
+  int y0, y1, x0;  /* band and left end of the big members, pixels */
+  double cy;       /* mean centre of the big members */
+  int row;         /* row of lines (fields side by side share one) */
+} Line;
 
 static int
 compare_by_x_centre (gconstpointer a, gconstpointer b, gpointer comps)
@@ -803,7 +932,7 @@ find_lines (Page *page)
   for (int k = 0; k < n; k++)
     {
       const Component *c = &comps[order[k]];
-      int h = c->y1 - c->y0 + 1;
+      int h = c->sy1 - c->sy0 + 1;
       if (h < 0.5 * H)
         continue;
       int best = -1;
@@ -811,8 +940,8 @@ find_lines (Page *page)
       for (guint l = 0; l < lines->len; l++)
         {
           const Component *m = &comps[last[l]];
-          int hm = m->y1 - m->y0 + 1;
-          double ov = overlap (c->y0, c->y1, m->y0, m->y1) / (double) MIN (h, hm);
+          int hm = m->sy1 - m->sy0 + 1;
+          double ov = overlap (c->sy0, c->sy1, m->sy0, m->sy1) / (double) MIN (h, hm);
           if (ov >= 0.4 && c->x0 - right[l] <= LINE_GAP * H && ov > best_overlap)
             {
               best = l;
@@ -857,7 +986,7 @@ find_lines (Page *page)
   for (int i = 0; i < n; i++)
     {
       const Component *c = &comps[i];
-      if (c->y1 - c->y0 + 1 >= 0.5 * H)
+      if (c->sy1 - c->sy0 + 1 >= 0.5 * H)
         continue;
       double cy = 0.5 * (c->y0 + c->y1);
       int best = -1;
@@ -1384,14 +1513,14 @@ find_line_ends (LineWork *work)
   for (int a = 0; a < n; a++)
     {
       const Component *c = &work->comps[g_array_index (work->line->members, int, a)];
-      double rh = (c->y1 - c->y0 + 1) / work->H;
+      double rh = (c->sy1 - c->sy0 + 1) / work->H;
       if (rh >= 0.5 && rh <= 1.7)
         {
           if (work->ends.first < 0)
             work->ends.first = a;
           work->ends.last = a;
-          tops[n_like] = c->y0;
-          bottoms[n_like++] = c->y1;
+          tops[n_like] = c->sy0;
+          bottoms[n_like++] = c->sy1;
         }
     }
   qsort (tops, n_like, sizeof (double), compare_doubles);
@@ -1641,12 +1770,13 @@ merge_score (const LineWork *work, const Piece *pieces, int first, int k)
   return v;
 }
 
-/* Whether atom @a of the line is as tall as a digit. */
+/* Whether atom @a of the line is as tall as a digit, or a piece of a stack
+ * that is. */
 static gboolean
 atom_tall (const LineWork *work, int a)
 {
   const Component *c = &work->comps[g_array_index (work->line->members, int, a)];
-  return c->y1 - c->y0 + 1 >= KEEP_TALL * work->H;
+  return c->sy1 - c->sy0 + 1 >= KEEP_TALL * work->H;
 }
 
 /* The dynamic programme over the line's atoms: @best (n + 1) the score of
@@ -1937,7 +2067,7 @@ dg_read_contrast (const DgContrast *contrast, DgClassifyFunc classify, gpointer 
   g_array_free (rules, TRUE);
 
   find_components (&page, mask, width, height);
-  page.digit_height = estimate_digit_height (&page);
+  find_stacks (&page);
 
   GArray *lines = page.digit_height > 0.0 ? find_lines (&page) : g_array_new (FALSE, FALSE, sizeof (Line));
   const Component *comps = (const Component *) page.components->data;
@@ -1964,17 +2094,26 @@ dg_read_contrast (const DgContrast *contrast, DgClassifyFunc classify, gpointer 
       work->first_slice = g_new (int, n);
       work->first_pair = g_new (int, n);
 
+      /* Its digit height and ink: the median of its stacks' (each once). */
       double *heights = g_new (double, n), *areas = g_new (double, n);
+      int *stacks = g_new (int, n);
       int m = 0;
       for (int i = 0; i < n; i++)
         {
           const Component *c = &comps[g_array_index (line->members, int, i)];
-          if (c->y1 - c->y0 + 1 >= 0.5 * page.digit_height)
+          if (c->sy1 - c->sy0 + 1 < 0.5 * page.digit_height)
+            continue;
+          int j = 0;
+          while (j < m && stacks[j] != c->stack)
+            j++;
+          if (j == m)
             {
-              heights[m] = c->y1 - c->y0 + 1;
-              areas[m++] = c->area;
+              stacks[m] = c->stack;
+              heights[m] = c->sy1 - c->sy0 + 1;
+              areas[m++] = c->stack_area;
             }
         }
+      g_free (stacks);
       qsort (heights, m, sizeof (double), compare_doubles);
       qsort (areas, m, sizeof (double), compare_doubles);
       work->H = m > 0 ? heights[m / 2] : page.digit_height;
@@ -2030,7 +2169,8 @@ dg_read_contrast (const DgContrast *contrast, DgClassifyFunc classify, gpointer 
               x1 = MAX (x1, next->x1);
               y0 = MIN (y0, next->y0);
               y1 = MAX (y1, next->y1);
-              if (x1 - x0 + 1 > MERGE_WIDTH * work->H || y1 - y0 + 1 > 1.6 * work->H)
+              if (x1 - x0 + 1 > (work->alone ? ALONE_WIDTH : MERGE_WIDTH) * work->H
+                  || y1 - y0 + 1 > 1.6 * work->H)
                 break;
               Piece merged = { .line = l, .n_atoms = k + 1 };
               for (int j = 0; j <= k; j++)

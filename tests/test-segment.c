@@ -527,6 +527,55 @@ test_two_lines (void)
   g_free (page.grey);
 }
 
+/* Paper (grey 235) over the rectangle @x0..@x1, @y0..@y1: a stroke broken there. */
+static void
+erase (Page *page, double x0, double y0, double x1, double y1)
+{
+  for (int y = MAX (0, (int) y0); y < MIN (page->height, (int) ceil (y1)); y++)
+    for (int x = MAX (0, (int) x0); x < MIN (page->width, (int) ceil (x1)); x++)
+      page->grey[(gsize) y * page->width + x] = 235;
+}
+
+/* A digit alone on the page, broken across into pieces one above another
+ * (a pen lifted, a faint stroke), is one digit on one line: a 5 in three
+ * pieces (its bar and stem, the top of its bowl, the rest), an 8 in two
+ * loops.  Two digits one above the other, a quarter of their height apart,
+ * are still two lines. */
+static void
+test_stacked_pieces (void)
+{
+  double h = 160, x = 200, y = 90, gap = 10;
+  struct
+  {
+    const char *expected;
+    int lines;
+  } cases[] = { { "5", 1 }, { "8", 1 }, { "3 7", 2 } };
+  for (guint k = 0; k < G_N_ELEMENTS (cases); k++)
+    {
+      Page page = page_new (600, 500);
+      if (k == 0)
+        {
+          draw_text (&page, "5", x, y, h, 0);
+          erase (&page, x - 10, y + 0.3 * h, x + 0.25 * h, y + 0.3 * h + gap);
+          erase (&page, x + 0.5 * h, y + 0.62 * h, x + 0.9 * h, y + 0.62 * h + gap);
+        }
+      else if (k == 1)
+        {
+          draw_text (&page, "8", x, y, h, 0);
+          erase (&page, x + 0.15 * h, y + 0.45 * h, x + 0.55 * h, y + 0.45 * h + gap);
+        }
+      else
+        {
+          draw_text (&page, "3", x, y - 40, 0.6 * h, 0);
+          draw_text (&page, "7", x, y - 40 + 0.75 * h, 0.6 * h, 0);
+        }
+      g_autoptr (DgReading) reading = read_page (&page);
+      g_assert_cmpstr (reading->text, ==, cases[k].expected);
+      g_assert_cmpint (reading->n_lines, ==, cases[k].lines);
+      g_free (page.grey);
+    }
+}
+
 /* Several threads read pages at once (recognize --jobs, the app's reader):
  * each must get its own page's reading, in its own order. */
 typedef struct
@@ -736,6 +785,7 @@ main (int argc, char **argv)
   g_test_add_func ("/segment/read/comma-close", test_comma_close);
   g_test_add_func ("/segment/read/two-lines", test_two_lines);
   g_test_add_func ("/segment/read/short-digits-line", test_line_of_short_digits);
+  g_test_add_func ("/segment/read/stacked-pieces", test_stacked_pieces);
   g_test_add_func ("/segment/read/nothing", test_nothing);
   g_test_add_func ("/segment/read/unsure-kept", test_unsure_kept);
   g_test_add_func ("/segment/read/wide-alone", test_wide_alone);
