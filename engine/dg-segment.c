@@ -1836,6 +1836,52 @@ read_line (const LineWork *work, const Piece *pieces, gboolean keep_tall,
 /* ------------------------------------------------------------------------ */
 /* Reading                                                                   */
 
+/* Images gathered to be classified in one call: @n (28, 28) images and
+ * their boxes in, probabilities (n, 10) and fits (n, capped at -20) out. */
+typedef struct
+{
+  int n;
+  float *images;
+  DgBox *boxes;
+  float *probs;
+  float *fits;
+} Batch;
+
+static void
+batch_init (Batch *batch, int size)
+{
+  batch->n = 0;
+  batch->images = g_new (float, (gsize) size * DG_IMAGE_PIXELS);
+  batch->boxes = g_new (DgBox, size);
+  batch->probs = g_new (float, (gsize) size * DG_CLASSES);
+  batch->fits = g_new (float, size);
+}
+
+static void
+batch_add (Batch *batch, const float *image, DgBox box)
+{
+  batch->boxes[batch->n] = box;
+  memcpy (batch->images + (gsize) batch->n++ * DG_IMAGE_PIXELS, image,
+          sizeof (float) * DG_IMAGE_PIXELS);
+}
+
+static void
+batch_classify (Batch *batch, DgClassifyFunc classify, gpointer user_data)
+{
+  classify (batch->n, batch->images, batch->boxes, batch->probs, batch->fits, user_data);
+  for (int i = 0; i < batch->n; i++)
+    batch->fits[i] = MAX (batch->fits[i], -20.0f);
+}
+
+static void
+batch_clear (Batch *batch)
+{
+  g_free (batch->images);
+  g_free (batch->boxes);
+  g_free (batch->probs);
+  g_free (batch->fits);
+}
+
 static void
 classify_pieces (GArray *pieces, guint from, DgClassifyFunc classify, gpointer user_data)
 {
@@ -1844,41 +1890,33 @@ classify_pieces (GArray *pieces, guint from, DgClassifyFunc classify, gpointer u
     n += g_array_index (pieces, Piece, i).ok;
   if (n == 0)
     return;
-  float *images = g_new (float, (gsize) n * DG_IMAGE_PIXELS);
-  DgBox *boxes = g_new (DgBox, n);
-  float *probs = g_new (float, (gsize) n * DG_CLASSES);
-  float *fits = g_new (float, n);
+  Batch batch;
+  batch_init (&batch, n);
+  for (guint i = from; i < pieces->len; i++)
+    {
+      const Piece *p = &g_array_index (pieces, Piece, i);
+      if (p->ok)
+        batch_add (&batch, p->input, p->box);
+    }
+  batch_classify (&batch, classify, user_data);
   int j = 0;
   for (guint i = from; i < pieces->len; i++)
     {
       Piece *p = &g_array_index (pieces, Piece, i);
       if (!p->ok)
         continue;
-      boxes[j] = p->box;
-      memcpy (images + (gsize) j++ * DG_IMAGE_PIXELS, p->input, sizeof p->input);
-    }
-  classify (n, images, boxes, probs, fits, user_data);
-  j = 0;
-  for (guint i = from; i < pieces->len; i++)
-    {
-      Piece *p = &g_array_index (pieces, Piece, i);
-      if (!p->ok)
-        continue;
-      memcpy (p->probs, probs + (gsize) j * DG_CLASSES, sizeof p->probs);
-      p->fit = MAX (fits[j], -20.0f);
-      j++;
+      memcpy (p->probs, batch.probs + (gsize) j * DG_CLASSES, sizeof p->probs);
+      p->fit = batch.fits[j++];
       p->digit = dg_argmax (p->probs, DG_CLASSES);
       /* G_MESSAGES_DEBUG=all shows every candidate and what it read as. */
       g_debug ("candidate %u: line %d, atoms %d..+%d%s, box %d,%d %dx%d: %d, fit %.3f", i, p->line,
                p->atoms[0], p->n_atoms, p->cut ? " (a slice)" : "", p->box.x, p->box.y,
                p->box.width, p->box.height, p->digit, p->fit);
     }
-  g_free (images);
-  g_free (boxes);
-  g_free (probs);
-  g_free (fits);
+  batch_clear (&batch);
 }
 
+/* Each pair's two views (the left digit's and the right one's) in one batch. */
 static void
 classify_pairs (GArray *pairs, DgClassifyFunc classify, gpointer user_data)
 {
@@ -1887,41 +1925,30 @@ classify_pairs (GArray *pairs, DgClassifyFunc classify, gpointer user_data)
     n += g_array_index (pairs, Pair, i).ok;
   if (n == 0)
     return;
-  float *images = g_new (float, (gsize) 2 * n * DG_IMAGE_PIXELS);
-  DgBox *boxes = g_new (DgBox, 2 * n);
-  float *probs = g_new (float, (gsize) 2 * n * DG_CLASSES);
-  float *fits = g_new (float, 2 * n);
+  Batch batch;
+  batch_init (&batch, 2 * n);
+  for (guint i = 0; i < pairs->len; i++)
+    {
+      const Pair *p = &g_array_index (pairs, Pair, i);
+      for (int side = 0; p->ok && side < 2; side++)
+        batch_add (&batch, p->input + side * DG_IMAGE_PIXELS, p->box);
+    }
+  batch_classify (&batch, classify, user_data);
   int j = 0;
   for (guint i = 0; i < pairs->len; i++)
     {
       Pair *p = &g_array_index (pairs, Pair, i);
       for (int side = 0; p->ok && side < 2; side++)
         {
-          boxes[j] = p->box;
-          memcpy (images + (gsize) j++ * DG_IMAGE_PIXELS, p->input + side * DG_IMAGE_PIXELS,
-                  sizeof (float) * DG_IMAGE_PIXELS);
-        }
-    }
-  classify (2 * n, images, boxes, probs, fits, user_data);
-  j = 0;
-  for (guint i = 0; i < pairs->len; i++)
-    {
-      Pair *p = &g_array_index (pairs, Pair, i);
-      for (int side = 0; p->ok && side < 2; side++)
-        {
-          memcpy (p->probs[side], probs + (gsize) j * DG_CLASSES, sizeof p->probs[side]);
-          p->fit[side] = MAX (fits[j], -20.0f);
-          j++;
+          memcpy (p->probs[side], batch.probs + (gsize) j * DG_CLASSES, sizeof p->probs[side]);
+          p->fit[side] = batch.fits[j++];
         }
       if (p->ok)
         g_debug ("pair: box %d,%d %dx%d: %d %d, fits %.3f %.3f", p->box.x, p->box.y, p->box.width,
                  p->box.height, dg_argmax (p->probs[0], DG_CLASSES),
                  dg_argmax (p->probs[1], DG_CLASSES), p->fit[0], p->fit[1]);
     }
-  g_free (images);
-  g_free (boxes);
-  g_free (probs);
-  g_free (fits);
+  batch_clear (&batch);
 }
 
 /* The text, the least sure digit and the digits' median height of a
