@@ -303,9 +303,11 @@ cmd_eval (int argc, char **argv)
 {
   g_autofree char *weights = NULL, *data_dir = NULL, *dump = NULL;
   int limit = 0, threads = 0, batch = 0;
+  gboolean validation = FALSE;
   GOptionEntry entries[] = {
     { "weights", 0, 0, G_OPTION_ARG_FILENAME, &weights, "Weights file (default: the shipped model)", "FILE" },
     { "data", 0, 0, G_OPTION_ARG_FILENAME, &data_dir, "MNIST directory", "DIR" },
+    { "validation", 0, 0, G_OPTION_ARG_NONE, &validation, "The 5,000 training images held out for validation instead of the test set", NULL },
     { "limit", 0, 0, G_OPTION_ARG_INT, &limit, "Only the first N test images", "N" },
     { "batch", 0, 0, G_OPTION_ARG_INT, &batch, "Images per prediction (default: 1024; 1 reads them one at a time, as a drawn digit is)", "N" },
     { "threads", 0, 0, G_OPTION_ARG_INT, &threads, "Threads (default: all cores)", "N" },
@@ -326,11 +328,13 @@ cmd_eval (int argc, char **argv)
     }
   dg_set_threads (threads);
   model = load_weights (weights, &error);
-  if (model == NULL || !load_split (data_dir, "t10k", &images, &labels, &error))
+  if (model == NULL || !load_split (data_dir, validation ? "train" : "t10k", &images, &labels, &error))
     {
       g_printerr ("digits-cli eval: %s\n", error->message);
       return 1;
     }
+  if (validation)
+    dg_train_keep_split (images, labels, TRUE);
 
   DgDataset test = { images->data, labels->data, images->n };
   int n = limit > 0 ? MIN (limit, test.n) : test.n;
@@ -340,8 +344,8 @@ cmd_eval (int argc, char **argv)
   double seconds = (g_get_monotonic_time () - start) / 1e6;
 
   g_print ("model: %s\n", model->arch);
-  g_print ("accuracy: %.2f%% (%d of %d MNIST test images, %.0f img/s)\n\n", 100 * acc,
-           (int) lround (acc * n), n, n / MAX (seconds, 1e-9));
+  g_print ("accuracy: %.2f%% (%d of %d MNIST %s images, %.0f img/s)\n\n", 100 * acc,
+           (int) lround (acc * n), n, validation ? "validation" : "test", n / MAX (seconds, 1e-9));
   g_print ("confusion matrix (rows: true digit, columns: predicted)\n      ");
   for (int j = 0; j < DG_CLASSES; j++)
     g_print ("%6d", j);

@@ -1,7 +1,7 @@
 /* make-strings: MNIST test digits composed into numbers as they appear on
  * cheques and forms, for test-strings.sh.
  *
- *   make-strings [--from-train] MNIST_DIR OUT_DIR COUNT [FIRST]
+ *   make-strings [--from-train] [--clean] MNIST_DIR OUT_DIR COUNT [FIRST]
  *   make-strings --candidates WEIGHTS MNIST_DIR OUT_PREFIX COUNT [FIRST]
  *   make-strings --pairs WEIGHTS MNIST_DIR OUT_PREFIX COUNT [FIRST]
  *
@@ -16,9 +16,14 @@
  * 800 strings; past them the digits come round again in new strings.
  *
  * Writes COUNT images per kind, OUT_DIR/KIND-NNNNN.png or .jpg, and
- * OUT_DIR/labels.csv ("file,kind,label,presentation").  Each image holds a
- * string of 2 to 10 digits taken in order from the MNIST test set, starting
- * at digit FIRST (0) for the first kind; digits are never reused within a run.
+ * OUT_DIR/labels.csv ("file,kind,label,presentation,sources").  Each image
+ * holds a string of 2 to 10 digits taken in order from the MNIST test set,
+ * starting at digit FIRST (0) for the first kind; digits are never reused
+ * within a run.  "sources" are the digits' indices, space-separated, in the
+ * test set (with --from-train, in the validation split as dg_train_keep_split
+ * orders it, as `digits-cli eval --validation` reads it): test-strings.sh
+ * reads them from MNIST's own images too, to tell what the strings lose
+ * to their presentation from what the network misreads anyway.
  * Kinds:
  *
  *   separated  gaps of 0.25 .. 0.6 digit heights between neighbours' ink
@@ -35,7 +40,8 @@
  * paper of 170 .. 250 with a lighting gradient, Gaussian noise of 2 .. 10
  * grey levels, a 3x3 blur for one in three, the whole field turned by
  * -5 .. 5 degrees, and JPEG (quality 70 .. 90) for half; digit heights 28 ..
- * 110 pixels.
+ * 110 pixels.  --clean makes the same strings level, black on white
+ * paper, sharp, without noise or a ruled box, as PNG.
  */
 #include "dg-idx.h"
 #include "dg-model.h"
@@ -199,14 +205,15 @@ draw_dollar (Canvas *c, double x, double y, double h, double radius)
  * first and second, the third and fourth, and so on; one pair in ten also
  * touches the digit before it. */
 static Canvas
-compose (Kind kind, gboolean pairs, const DgIdx *images, const DgIdx *labels, int *next_digit,
-         DgRng *rng, GString *label, double *out_height, gboolean *ruled)
+compose (Kind kind, gboolean pairs, gboolean clean, const DgIdx *images, const DgIdx *labels,
+         int *next_digit, DgRng *rng, GString *label, GString *sources, double *out_height,
+         gboolean *ruled)
 {
   int n = 2 + (int) (dg_rng_uniform (rng) * 9); /* 2 .. 10 */
   double H = dg_rng_range (rng, 28, 110);       /* digit height, pixels */
   double scale = H / 20.0;
   double pen = 0.5 * 2.7 * scale;               /* MNIST's stroke, as a radius */
-  *ruled = dg_rng_uniform (rng) < 0.5;
+  *ruled = dg_rng_uniform (rng) < 0.5 && !clean;
   float **digit = g_new (float *, n);
   int *dw = g_new (int, n), *dh = g_new (int, n);
   int comma_before = kind == KIND_MARKS && n >= 4 ? n - 3 : -1;
@@ -267,6 +274,8 @@ compose (Kind kind, gboolean pairs, const DgIdx *images, const DgIdx *labels, in
       int index = (*next_digit)++ % images->n;
       digit[i] = render_digit (images->data + (gsize) index * 784, scale, &dw[i], &dh[i]);
       g_string_append_c (label, (char) ('0' + labels->data[index]));
+      if (sources != NULL)
+        g_string_append_printf (sources, "%s%d", i > 0 ? " " : "", index);
       int top = (int) (baseline - dh[i] + dg_rng_range (rng, -0.05, 0.05) * H);
 
       if (i == comma_before)
@@ -391,9 +400,11 @@ scan_clear (Scan *scan)
 }
 
 /* Presents canvas @c as a scan: turned, on lit paper, maybe blurred, with
- * noise; whether to save it as JPEG is drawn too.  Frees the canvas. */
+ * noise; whether to save it as JPEG is drawn too.  @clean: level, black on
+ * white, sharp, no noise, PNG (the same draws are made, then set aside, so
+ * that the strings are the same).  Frees the canvas. */
 static Scan
-present (Canvas *c, DgRng *rng, double H, gboolean ruled)
+present (Canvas *c, DgRng *rng, double H, gboolean ruled, gboolean clean)
 {
   Scan scan = { 0 };
   double angle = dg_rng_range (rng, -5.0, 5.0) * G_PI / 180.0;
@@ -402,6 +413,12 @@ present (Canvas *c, DgRng *rng, double H, gboolean ruled)
   scan.quality = 70 + (int) (dg_rng_uniform (rng) * 21);
   double paper = dg_rng_range (rng, 170, 250), ink = dg_rng_range (rng, 0, 80);
   double gradient = dg_rng_range (rng, -30, 30), noise = dg_rng_range (rng, 2, 10);
+  if (clean)
+    {
+      angle = gradient = noise = ink = 0.0;
+      paper = 255.0;
+      blur = scan.jpeg = FALSE;
+    }
 
   /* Turned about the centre: each output pixel samples the canvas. */
   int width = c->width, height = c->height;
@@ -457,7 +474,8 @@ present (Canvas *c, DgRng *rng, double H, gboolean ruled)
   g_clear_pointer (&c->owner, g_free);
   scan.presentation = g_string_new (NULL);
   g_string_printf (scan.presentation, "%s%s%s%s height %.0f angle %.1f", ruled ? "ruled" : "plain",
-                   blur ? " blur" : "", scan.jpeg ? " jpeg" : "", " noise", H, angle * 180.0 / G_PI);
+                   blur ? " blur" : "", scan.jpeg ? " jpeg" : "", clean ? " clean" : " noise", H,
+                   angle * 180.0 / G_PI);
   return scan;
 }
 
@@ -681,9 +699,10 @@ make_candidates (const char *weights, gboolean pairs, DgIdx *images, DgIdx *labe
         g_autoptr (GString) label = g_string_new (NULL);
         double H;
         gboolean ruled;
-        Canvas c = compose (kind, h.pairs, images, labels, &next_digit, &rng, label, &H, &ruled);
+        Canvas c = compose (kind, h.pairs, FALSE, images, labels, &next_digit, &rng, label, NULL, &H,
+                            &ruled);
         int width = c.width, height = c.height;
-        Scan scan = present (&c, &rng, H, ruled);
+        Scan scan = present (&c, &rng, H, ruled, FALSE);
         g_autoptr (GdkPixbuf) read = scan.jpeg ? jpeg_round_trip (scan.pixbuf, scan.quality, &error)
                                                : g_object_ref (scan.pixbuf);
         if (read == NULL)
@@ -733,17 +752,20 @@ main (int argc, char **argv)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (DgIdx) images = NULL, labels = NULL;
-  g_autoptr (GString) csv = g_string_new ("file,kind,label,presentation\n");
+  g_autoptr (GString) csv = g_string_new ("file,kind,label,presentation,sources\n");
 
   const char *weights = NULL;
-  gboolean from_train = argc > 1 && strcmp (argv[1], "--from-train") == 0;
-  gboolean pairs = argc > 2 && strcmp (argv[1], "--pairs") == 0;
-  if (from_train)
+  gboolean from_train = FALSE, clean = FALSE;
+  while (argc > 1 && (strcmp (argv[1], "--from-train") == 0 || strcmp (argv[1], "--clean") == 0))
     {
+      from_train |= strcmp (argv[1], "--from-train") == 0;
+      clean |= strcmp (argv[1], "--clean") == 0;
       argv++;
       argc--;
     }
-  else if (argc > 2 && (strcmp (argv[1], "--candidates") == 0 || pairs))
+  gboolean plain = !from_train && !clean;
+  gboolean pairs = plain && argc > 2 && strcmp (argv[1], "--pairs") == 0;
+  if (pairs || (plain && argc > 2 && strcmp (argv[1], "--candidates") == 0))
     {
       weights = argv[2];
       argv += 2;
@@ -751,7 +773,7 @@ main (int argc, char **argv)
     }
   if (argc != 4 && argc != 5)
     {
-      g_printerr ("usage: make-strings [--from-train] MNIST_DIR OUT_DIR COUNT [FIRST]\n"
+      g_printerr ("usage: make-strings [--from-train] [--clean] MNIST_DIR OUT_DIR COUNT [FIRST]\n"
                   "       make-strings --candidates WEIGHTS MNIST_DIR OUT_PREFIX COUNT [FIRST]\n"
                   "       make-strings --pairs WEIGHTS MNIST_DIR OUT_PREFIX COUNT [FIRST]\n");
       return 2;
@@ -775,11 +797,12 @@ main (int argc, char **argv)
     for (int i = 0; i < count; i++)
       {
         DgRng rng = dg_rng_at (presentation_seed, (uint64_t) i, (uint64_t) kind);
-        g_autoptr (GString) label = g_string_new (NULL);
+        g_autoptr (GString) label = g_string_new (NULL), sources = g_string_new (NULL);
         double H;
         gboolean ruled;
-        Canvas c = compose (kind, FALSE, images, labels, &next_digit, &rng, label, &H, &ruled);
-        Scan scan = present (&c, &rng, H, ruled);
+        Canvas c = compose (kind, FALSE, clean, images, labels, &next_digit, &rng, label, sources, &H,
+                            &ruled);
+        Scan scan = present (&c, &rng, H, ruled, clean);
 
         g_autofree char *name = g_strdup_printf ("%s-%05d.%s", kind_names[kind], i,
                                                  scan.jpeg ? "jpg" : "png");
@@ -792,8 +815,8 @@ main (int argc, char **argv)
             g_printerr ("make-strings: %s: %s\n", path, error->message);
             return 1;
           }
-        g_string_append_printf (csv, "%s,%s,%s,%s\n", name, kind_names[kind], label->str,
-                                scan.presentation->str);
+        g_string_append_printf (csv, "%s,%s,%s,%s,%s\n", name, kind_names[kind], label->str,
+                                scan.presentation->str, sources->str);
         scan_clear (&scan);
       }
 

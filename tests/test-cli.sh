@@ -57,6 +57,11 @@ awk -v a="$acc" 'BEGIN { exit !(a > 80) }' || fail "smoke model accuracy $acc% <
 grep -q 'confusion matrix' "$tmp/eval.log" || fail "no confusion matrix"
 [ "$(grep -cE '^ +[0-9] +0\.[0-9]{4} +[01]\.[0-9]{4} +[01]\.[0-9]{4} +[0-9]+$' "$tmp/eval.log")" -eq 10 ] \
   || fail "per-class table lacks ten rows: $(cat "$tmp/eval.log")"
+# --validation: the 5,000 training images every model held out, in the
+# order make-strings --from-train takes them.
+"$cli" eval --weights "$tmp/smoke.safetensors" --validation > "$tmp/val.log"
+grep -q '^accuracy: [0-9.]*% ([0-9]* of 5000 MNIST validation images' "$tmp/val.log" \
+  || fail "eval --validation: $(head -3 "$tmp/val.log")"
 
 # The provenance is in the file.
 grep -q '"command":"digits-cli train --out' "$tmp/smoke.safetensors" \

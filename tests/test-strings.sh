@@ -10,21 +10,30 @@
 # trained to be unsure of what is not one digit (a fused pair, a piece, a
 # sign), so that its top probability judges a cut; digits read whole get the
 # digit model's second opinion, digits that overlap are read by the pair
-# model, and a comma close beside a digit is never merged into it: this
-# code reads 95.7 / 93.3 / 93.7 / 97.0% (separated / close / touching /
-# marks, 300 test strings each), against 95.7 / 93.3 / 93.7 / 96.3% before
-# the comma rule, 96.0 / 94.0 / 75.3 / 96.3% before the pair model and
-# 95.0 / 92.0 / 52.0 / 90.3% with the digit model alone; 97.3 / 96.7 / 86.7 /
-# 97.3% on strings from the training set's validation split.  The test
+# model, a comma close beside a digit is never merged into it, and pieces
+# of a digit one above another are read as one: this code reads 95.7 /
+# 93.3 / 93.7 / 98.0% (separated / close / touching / marks, 300 test
+# strings each), against 95.7 / 93.3 / 93.7 / 97.0% before the stacked
+# pieces, 95.7 / 93.3 / 93.7 / 96.3% before the comma rule, 96.0 / 94.0 /
+# 75.3 / 96.3% before the pair model and 95.0 / 92.0 / 52.0 / 90.3% with
+# the digit model alone; 97.3 / 96.7 / 86.7 / 97.3% on strings from the
+# training set's validation split.  The test
 # fails below floors a margin for noise under those, and below touching's
 # target, which is met: a regression check while issue 5 is open.  Raise
 # the floors as segmentation improves; they become the targets when it is
 # done.
+# The last column reads each number's digits as MNIST's own 28x28 images
+# (make-strings' "sources") with the mean of the digit and strings models
+# (`digits-cli eval --dump-probs`): the share of numbers right then is
+# what reading a digit right would give, without its presentation; the
+# rest is what the network misreads anyway (and a few mislabelled digits).
 #   test-strings.sh MAKE_STRINGS DIGITS_CLI [COUNT_PER_KIND]
 # With FROM_TRAIN=1 the strings are made from the training set's validation
 # split instead (make-strings --from-train): what to tune on, keeping the
-# test set for the report.  VERBOSE=1 lists the strings read wrong; KEEP=DIR
-# keeps the images and results there to look at.
+# test set for the report.  With CLEAN=1 they are drawn level and sharp on
+# white paper, without noise, blur, JPEG or a ruled box (make-strings
+# --clean).  VERBOSE=1 lists the strings read wrong; KEEP=DIR keeps the
+# images and results there to look at.
 set -euo pipefail
 make=$(realpath "$1")
 cli=$(realpath "$2")
@@ -39,18 +48,41 @@ else
   trap 'rm -rf "$tmp"' EXIT
 fi
 
-"$make" ${FROM_TRAIN:+--from-train} "$DIGITS_MNIST_DIR" "$tmp/set" "$count"
+"$make" ${FROM_TRAIN:+--from-train} ${CLEAN:+--clean} "$DIGITS_MNIST_DIR" "$tmp/set" "$count"
 start=$(date +%s.%N)
-(cd "$tmp/set" && "$cli" recognize --format csv --output "$tmp/results.csv" ./*.png ./*.jpg)
+(cd "$tmp/set" && shopt -s nullglob && "$cli" recognize --format csv --output "$tmp/results.csv" ./*.png ./*.jpg)
 end=$(date +%s.%N)
 
-/usr/bin/python3 - "$tmp/set/labels.csv" "$tmp/results.csv" "$start" "$end" <<'PY'
-import csv, os, sys
+# Both models' probabilities for every image of the set the digits came from.
+weights=$(cd "$(dirname "$0")/.." && pwd)/data/weights
+"$cli" eval ${FROM_TRAIN:+--validation} --weights "${DIGITS_WEIGHTS:-$weights/mnist-cnn.safetensors}" \
+  --dump-probs "$tmp/digit.f32" >/dev/null
+"$cli" eval ${FROM_TRAIN:+--validation} \
+  --weights "${DIGITS_STRINGS_WEIGHTS:-$weights/mnist-strings.safetensors}" --dump-probs "$tmp/strings.f32" >/dev/null
+
+/usr/bin/python3 - "$tmp/set/labels.csv" "$tmp/results.csv" "$start" "$end" "$tmp/digit.f32" "$tmp/strings.f32" <<'PY'
+import array, csv, os, sys
 labels = list(csv.DictReader(open(sys.argv[1])))
+probs = []
+for path in sys.argv[5:7]:
+    a = array.array("f")
+    a.frombytes(open(path, "rb").read())
+    if sys.byteorder != "little":
+        a.byteswap()
+    probs.append(a)
+
+def raw_right(row):
+    """Whether the mean of both models reads every digit of @row from its own image."""
+    for index, want in zip(row["sources"].split(), row["label"]):
+        p = [(probs[0][int(index) * 10 + c] + probs[1][int(index) * 10 + c]) / 2 for c in range(10)]
+        if p.index(max(p)) != int(want):
+            return False
+    return True
+
 results = {os.path.basename(row["path"]): row["digits"] for row in csv.DictReader(open(sys.argv[2]))}
 seconds = float(sys.argv[4]) - float(sys.argv[3])
 targets = {"separated": 97.0, "touching": 90.0, "marks": 97.0}   # issue 5
-floors = {"separated": 93.0, "close": 90.0, "touching": 90.0, "marks": 95.0}  # reached so far
+floors = {"separated": 93.0, "close": 90.0, "touching": 90.0, "marks": 97.0}  # reached so far
 
 def tally(rows):
     right = sum(results.get(r["file"]) == r["label"] for r in rows)
@@ -60,13 +92,20 @@ def tally(rows):
     return right, len(rows), len(same_length), digits_right, digits
 
 kinds = ["separated", "close", "touching", "marks"]
-print(f"{'kind':26s} {'strings right':>14s}  {'right length':>12s}  {'digits right (where the length is)':>s}")
+print(f"{'kind':26s} {'strings right':>14s}  {'right length':>12s}  {'digits right (where the length is)':>s}"
+      f"  {'from raw 28x28':>s}")
 failed = []
 for kind in kinds:
     rows = [r for r in labels if r["kind"] == kind]
     right, total, same, drt, dt = tally(rows)
     acc = 100 * right / total
-    print(f"{kind:26s} {acc:7.2f}% of {total:<4d}  {100 * same / total:10.2f}%  {100 * drt / max(dt, 1):8.2f}%")
+    raw = 100 * sum(map(raw_right, rows)) / total
+    print(f"{kind:26s} {acc:7.2f}% of {total:<4d}  {100 * same / total:10.2f}%  {100 * drt / max(dt, 1):8.2f}%"
+          f"  {raw:33.2f}%")
+    # Read raw, nearly every number is right: lower, the sources do not
+    # name the digits drawn (or eval read another set).
+    if raw < 90.0:
+        failed.append(f"{kind}: only {raw:.2f}% right from their raw images (sources wrong?)")
     for feature in ("plain", "ruled", "blur", "jpeg"):
         sub = [r for r in rows if feature in r["presentation"].split()]
         if sub:
