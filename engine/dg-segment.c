@@ -56,7 +56,8 @@
 #define STACK_ACROSS 0.5     /* (side by side across less than half the shorter's height) */
 #define STACK_OVERLAP 0.5    /* and across half the narrower's width or with their ink that
                               * close, are pieces of one digit */
-#define STACK_TALL 1.5       /* unless over 1.5 H together */
+#define STACK_TALL 1.5       /* unless over 1.5 H together, */
+#define STACK_ASPECT 2.2     /* or over 2.2 times as tall as wide (two lines of digits) */
 #define MERGE_GAP 0.15       /* atoms this close (H) may be pieces of one digit */
 #define MERGE_WIDTH 1.25     /* ... when together they are at most this wide (H) */
 #define MERGE_SHORT 0.6      /* ... when one is under 0.6 H tall, */
@@ -813,7 +814,9 @@ find_stacks (Page *page)
           int lower = MIN (c->y1 - c->y0, d->y1 - d->y0) + 1;
           int narrower = MIN (c->x1 - c->x0, d->x1 - d->x0) + 1;
           int across = overlap (c->y0, c->y1, d->y0, d->y1);
-          if (across < STACK_ACROSS * lower && across >= -reach
+          int tall = MAX (c->y1, d->y1) - MIN (c->y0, d->y0) + 1;
+          int wide = MAX (c->x1, d->x1) - MIN (c->x0, d->x0) + 1;
+          if (across < STACK_ACROSS * lower && across >= -reach && tall <= STACK_ASPECT * wide
               && (overlap (c->x0, c->x1, d->x0, d->x1) >= STACK_OVERLAP * narrower
                   || ink_near (page, c, d, reach)))
             {

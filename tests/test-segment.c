@@ -540,7 +540,8 @@ erase (Page *page, double x0, double y0, double x1, double y1)
  * (a pen lifted, a faint stroke), is one digit on one line: a 5 in three
  * pieces (its bar and stem, the top of its bowl, the rest), an 8 in two
  * loops.  Two digits one above the other, a quarter of their height apart,
- * are still two lines. */
+ * are still two lines, and so are two numbers closer than a stroke's width
+ * and a half. */
 static void
 test_stacked_pieces (void)
 {
@@ -549,7 +550,7 @@ test_stacked_pieces (void)
   {
     const char *expected;
     int lines;
-  } cases[] = { { "5", 1 }, { "8", 1 }, { "3 7", 2 } };
+  } cases[] = { { "5", 1 }, { "8", 1 }, { "3 7", 2 }, { "12 34", 2 } };
   for (guint k = 0; k < G_N_ELEMENTS (cases); k++)
     {
       Page page = page_new (600, 500);
@@ -564,10 +565,15 @@ test_stacked_pieces (void)
           draw_text (&page, "8", x, y, h, 0);
           erase (&page, x + 0.15 * h, y + 0.45 * h, x + 0.55 * h, y + 0.45 * h + gap);
         }
-      else
+      else if (k == 2)
         {
           draw_text (&page, "3", x, y - 40, 0.6 * h, 0);
           draw_text (&page, "7", x, y - 40 + 0.75 * h, 0.6 * h, 0);
+        }
+      else
+        {
+          draw_text (&page, "12", x, y - 40, 0.6 * h, 0.5 * h);
+          draw_text (&page, "34", x, y - 40 + 0.6 * h + 20, 0.6 * h, 0.5 * h);
         }
       g_autoptr (DgReading) reading = read_page (&page);
       g_assert_cmpstr (reading->text, ==, cases[k].expected);
