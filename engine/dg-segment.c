@@ -784,12 +784,14 @@ ink_near (const Page *page, const Component *c, const Component *d, double reach
 }
 
 /* Each component's stack: itself and the pieces one above another with it
- * (STACK_GAP, STACK_OVERLAP), which are read as one digit's for its height
- * and its line.  A digit broken across (a 5 whose bar came off, an 8 in
- * two loops, a stroke too faint in one place) is otherwise several short
- * pieces, each its own line, and alone on a page they would set the digit
- * height too.  Then the digit height, H: stacks taller than STACK_TALL H
- * (digits of two lines close above each other) are split up again. */
+ * (STACK_GAP, STACK_ACROSS, STACK_OVERLAP; not two together over
+ * STACK_ASPECT times as tall as wide), which are read as one digit's for
+ * its height and its line.  A digit broken across (a 5 whose bar came off,
+ * an 8 in two loops, a stroke too faint in one place) is otherwise several
+ * short pieces, each its own line, and alone on a page they would set the
+ * digit height too.  Then the digit height, H: stacks taller than
+ * STACK_TALL H (digits of two lines close above each other) are split up
+ * again, and H measured again, until none is. */
 static void
 find_stacks (Page *page)
 {
@@ -831,7 +833,7 @@ find_stacks (Page *page)
     }
   g_free (order);
 
-  for (int pass = 0; pass < 2; pass++)
+  for (;;)
     {
       for (int i = 0; i < n; i++)
         {

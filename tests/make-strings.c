@@ -763,10 +763,11 @@ main (int argc, char **argv)
       argv++;
       argc--;
     }
-  gboolean plain = !from_train && !clean;
-  gboolean pairs = plain && argc > 2 && strcmp (argv[1], "--pairs") == 0;
-  if (pairs || (plain && argc > 2 && strcmp (argv[1], "--candidates") == 0))
+  gboolean pairs = FALSE;
+  if (!from_train && !clean && argc > 2
+      && (strcmp (argv[1], "--candidates") == 0 || strcmp (argv[1], "--pairs") == 0))
     {
+      pairs = strcmp (argv[1], "--pairs") == 0;
       weights = argv[2];
       argv += 2;
       argc -= 2;
