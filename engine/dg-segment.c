@@ -59,7 +59,8 @@
 #define STACK_TALL 1.5       /* unless over 1.5 H together, */
 #define STACK_ASPECT 2.2     /* or over 2.2 times as tall as wide (two lines of digits) */
 #define MERGE_GAP 0.15       /* atoms this close (H) may be pieces of one digit */
-#define MERGE_WIDTH 1.25     /* ... when together they are at most this wide (H) */
+#define MERGE_WIDTH 1.25     /* ... when together they are at most this wide (H; alone on
+                              * their line, ALONE_WIDTH) */
 #define MERGE_SHORT 0.6      /* ... when one is under 0.6 H tall, */
 #define MERGE_OVERLAP 0.3    /* or they overlap by 30% of the narrower's width */
 #define MERGE_DOUBT 0.95     /* merely close pieces merge only when one reads below this */
@@ -783,6 +784,15 @@ ink_near (const Page *page, const Component *c, const Component *d, double reach
   return FALSE;
 }
 
+/* The first component of @i's stack, as find_stacks joins them. */
+static int
+stack_root (const Component *comps, int i)
+{
+  while (comps[i].stack != i)
+    i = comps[i].stack;
+  return i;
+}
+
 /* Each component's stack: itself and the pieces one above another with it
  * (STACK_GAP, STACK_ACROSS, STACK_OVERLAP; not two together over
  * STACK_ASPECT times as tall as wide), which are read as one digit's for
@@ -822,11 +832,7 @@ find_stacks (Page *page)
               && (overlap (c->x0, c->x1, d->x0, d->x1) >= STACK_OVERLAP * narrower
                   || ink_near (page, c, d, reach)))
             {
-              int ra = order[a], rb = order[b];
-              while (comps[ra].stack != ra)
-                ra = comps[ra].stack;
-              while (comps[rb].stack != rb)
-                rb = comps[rb].stack;
+              int ra = stack_root (comps, order[a]), rb = stack_root (comps, order[b]);
               comps[MAX (ra, rb)].stack = MIN (ra, rb);
             }
         }
@@ -837,9 +843,7 @@ find_stacks (Page *page)
     {
       for (int i = 0; i < n; i++)
         {
-          int r = i;
-          while (comps[r].stack != r)
-            r = comps[r].stack;
+          int r = stack_root (comps, i);
           comps[i].stack = r;
           if (r == i)
             comps[i].sy0 = comps[i].y0, comps[i].sy1 = comps[i].y1, comps[i].stack_area = 0;

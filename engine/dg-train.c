@@ -60,6 +60,13 @@ dg_train_split_order (int n, guint64 split_seed, int *order)
   shuffle (order, n, &rng);
 }
 
+/* How many of @n items @config holds out for validation: all but one at most. */
+static int
+held_out (const DgTrainConfig *config, int n)
+{
+  return CLAMP (config->val_size, 0, n - 1);
+}
+
 void
 dg_train_keep_split (DgIdx *images, DgIdx *labels, gboolean validation)
 {
@@ -70,7 +77,7 @@ dg_train_keep_split (DgIdx *images, DgIdx *labels, gboolean validation)
   int n = images->n;
   g_autofree int *order = g_new (int, n);
   dg_train_split_order (n, config.split_seed, order);
-  int n_val = MIN (config.val_size, n - 1);
+  int n_val = held_out (&config, n);
   int first = validation ? n - n_val : 0, kept = validation ? n_val : n - n_val;
   gsize pixels = (gsize) images->rows * images->cols;
   guint8 *kept_images = g_new (guint8, (gsize) kept * pixels);
@@ -202,7 +209,7 @@ dg_train (DgModel *model, const DgDataset *data, const DgTrainConfig *config,
   int B = config->batch;
   int n_extra = config->extra != NULL ? config->extra->n : 0;
   g_autofree int *order = g_new (int, data->n + n_extra);
-  int n_val = CLAMP (config->val_size, 0, data->n - 1);
+  int n_val = held_out (config, data->n);
   int n_train = data->n - n_val;
   const int *val = NULL;
   g_autofree float *batch = g_new (float, (size_t) B * DG_IMAGE_PIXELS);
