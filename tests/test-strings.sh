@@ -5,22 +5,24 @@
 # with noise, blur, a turn of up to 5 degrees and JPEG, read back through
 # `digits-cli recognize`.  Prints the share of strings read exactly right
 # per kind and per presentation, against issue 5's targets (separated >= 97%,
-# touching >= 90%, marks: just the digits >= 97%).  Touching's and marks'
-# are met, separated's not yet.  Pages are read with the strings model,
-# trained to be unsure of what is not one digit (a fused pair, a piece, a
-# sign), so that its top probability judges a cut; digits read whole get the
-# digit model's second opinion, digits that overlap are read by the pair
-# model, a comma close beside a digit is never merged into it, and pieces
-# of a digit one above another are read as one: this code reads 95.7 /
-# 93.3 / 93.7 / 98.0% (separated / close / touching / marks, 300 test
-# strings each), against 95.7 / 93.3 / 93.7 / 97.0% before the stacked
-# pieces, 95.7 / 93.3 / 93.7 / 96.3% before the comma rule, 96.0 / 94.0 /
-# 75.3 / 96.3% before the pair model and 95.0 / 92.0 / 52.0 / 90.3% with
-# the digit model alone; 97.3 / 96.7 / 86.7 / 97.3% on strings from the
-# training set's validation split.  The test fails below floors a margin
-# for noise under those, and below touching's target, which is met: a
-# regression check while issue 5 is open.  Raise the floors as
-# segmentation improves; they become the targets when it is done.
+# touching >= 90%, marks: just the digits >= 97%), none of them met yet.
+# Pages are read with the strings model, trained to be unsure of what is
+# not one digit (a fused pair, a piece, a sign), so that its top
+# probability judges a cut; digits read whole get the digit model's second
+# opinion, digits that overlap are read by the pair model, a comma close
+# beside a digit is never merged into it, and pieces of a digit one above
+# another are read as one.
+#
+# 1,000 strings of each kind, not fewer: which digits a number is made of
+# moves its kind's share by several points.  The first 300 touching numbers
+# of this set read 84.7%, the 300 that make-strings makes when asked for
+# 300 read 93.7%, and all 1,000 88.5% (2026-11-28; separated / close /
+# touching / marks 95.9 / 95.3 / 88.5 / 96.0%, against 96.4 / 94.4 / 87.8 /
+# 96.6% on 1,000 strings each from the training set's validation split).
+# The test fails below floors a margin for noise under those: a regression
+# check while issue 5 is open.  With fewer strings (STRINGS_PER_KIND, as the
+# sanitizer run of tools/test sets it) each floor is lowered by two
+# standard errors more, as a share of so few strings is that much noisier.
 # The last column reads each number's digits as MNIST's own 28x28 images
 # (make-strings' "sources") with the mean of the digit and strings models
 # (`digits-cli eval --dump-probs`): the share of numbers right then is
@@ -36,7 +38,7 @@
 set -euo pipefail
 make=$(realpath "$1")
 cli=$(realpath "$2")
-count=${3:-300}
+count=${STRINGS_PER_KIND:-${3:-1000}}
 : "${DIGITS_MNIST_DIR:?DIGITS_MNIST_DIR must point at MNIST (tools/test sets it)}"
 if [[ -n "${KEEP:-}" ]]; then
   tmp=$KEEP
@@ -81,7 +83,16 @@ def raw_right(row):
 results = {os.path.basename(row["path"]): row["digits"] for row in csv.DictReader(open(sys.argv[2]))}
 seconds = float(sys.argv[4]) - float(sys.argv[3])
 targets = {"separated": 97.0, "touching": 90.0, "marks": 97.0}   # issue 5
-floors = {"separated": 93.0, "close": 90.0, "touching": 90.0, "marks": 97.0}  # reached so far
+# Reached so far, less a margin, on 1,000 strings of each kind.
+floors = {"separated": 94.5, "close": 93.5, "touching": 86.5, "marks": 94.5}
+FLOOR_COUNT = 1000
+
+def floor_for(kind, total):
+    """The floor for @total strings: two standard errors lower for each
+    that a share of @total strings has more than one of FLOOR_COUNT."""
+    p = floors[kind] / 100
+    spread = (p * (1 - p)) ** 0.5 * (total ** -0.5 - FLOOR_COUNT ** -0.5)
+    return floors[kind] - 2 * 100 * max(spread, 0.0)
 
 def tally(rows):
     right = sum(results.get(r["file"]) == r["label"] for r in rows)
@@ -112,8 +123,8 @@ for kind in kinds:
             print(f"  {feature:24s} {100 * r2 / t2:7.2f}% of {t2}")
     if kind in targets:
         print(f"  issue 5 target {targets[kind]:.0f}%: {'met' if acc >= targets[kind] else 'NOT met'}")
-    if kind in floors and acc < floors[kind]:
-        failed.append(f"{kind} {acc:.2f}% < {floors[kind]:.0f}% (a regression)")
+    if kind in floors and acc < floor_for(kind, total):
+        failed.append(f"{kind} {acc:.2f}% < {floor_for(kind, total):.1f}% (a regression)")
 missing = [r["file"] for r in labels if r["file"] not in results]
 print(f"{len(labels)} strings read in {seconds:.1f} s")
 for r in labels:
