@@ -119,14 +119,25 @@ covers_other_box (DigitsPageView *self, guint index, const graphene_rect_t *imag
   return FALSE;
 }
 
+/* Whether @rect overlaps any of the @n tags in @placed. */
+static gboolean
+covers_placed_tag (const graphene_rect_t *placed, guint n, const graphene_rect_t *rect)
+{
+  for (guint i = 0; i < n; i++)
+    if (graphene_rect_intersection (rect, &placed[i], NULL))
+      return TRUE;
+  return FALSE;
+}
+
 /* Digit @index's tag: its text laid out, and where it goes (@tag).  It sits
  * on the box's top-left corner, outside the box so it hides none of the
  * digit's ink; under the box when above is another digit (a line of text
- * close above) or the sheet's edge; on the box's own corner when both are
- * taken.  Small digits get a smaller tag, down to TAG_MIN_SCALE. */
+ * close above), a tag already placed (@placed, the @index digits before it:
+ * a narrow 1 beside a 9) or the sheet's edge; on the box's own corner when
+ * both are taken.  Small digits get a smaller tag, down to TAG_MIN_SCALE. */
 static PangoLayout *
 layout_tag (DigitsPageView *self, guint index, const graphene_rect_t *image, double scale,
-            const graphene_rect_t *sheet, graphene_rect_t *tag)
+            const graphene_rect_t *sheet, const graphene_rect_t *placed, graphene_rect_t *tag)
 {
   const PageDigit *digit = &g_array_index (self->digits, PageDigit, index);
   char text[2] = { (char) ('0' + digit->digit), '\0' };
@@ -155,15 +166,35 @@ layout_tag (DigitsPageView *self, guint index, const graphene_rect_t *image, dou
   below = above;
   below.origin.y = box_rect.origin.y + box_rect.size.height;
   if (above.origin.y >= sheet->origin.y
-      && !covers_other_box (self, index, image, scale, &above))
+      && !covers_other_box (self, index, image, scale, &above)
+      && !covers_placed_tag (placed, index, &above))
     *tag = above;
   else if (below.origin.y + below.size.height <= sheet->origin.y + sheet->size.height
-           && !covers_other_box (self, index, image, scale, &below))
+           && !covers_other_box (self, index, image, scale, &below)
+           && !covers_placed_tag (placed, index, &below))
     *tag = below;
   else
     graphene_rect_init (tag, box_rect.origin.x, box_rect.origin.y, above.size.width,
                         above.size.height);
   return layout;
+}
+
+/* Every digit's tag, in reading order, each placed clear of the ones
+ * before it: their rectangles in @tags and, unless @layouts is NULL, their
+ * text laid out (the caller unrefs them). */
+static void
+place_tags (DigitsPageView *self, const graphene_rect_t *image, double scale,
+            const graphene_rect_t *sheet, graphene_rect_t *tags, PangoLayout **layouts)
+{
+  for (guint i = 0; i < self->digits->len; i++)
+    {
+      PangoLayout *layout = layout_tag (self, i, image, scale, sheet, tags, &tags[i]);
+
+      if (layouts != NULL)
+        layouts[i] = layout;
+      else
+        g_object_unref (layout);
+    }
 }
 
 /* The digit whose box (or tag) holds the point, the nearest one's centre
@@ -173,30 +204,40 @@ digit_at (DigitsPageView *self, double x, double y)
 {
   graphene_rect_t image, sheet;
   graphene_point_t point = GRAPHENE_POINT_INIT ((float) x, (float) y);
+  g_autofree graphene_rect_t *tags = NULL;
   double scale, best_distance = G_MAXDOUBLE;
+  gboolean near_any = FALSE;
   int best = -1;
 
   if (!get_image_rect (self, &image, &scale))
     return -1;
   get_sheet_rect (self, &image, &sheet);
 
+  /* This runs on every pointer motion: the tags are placed only when the
+   * pointer is near a box, since no tag reaches further. */
+  for (guint i = 0; i < self->digits->len && !near_any; i++)
+    {
+      graphene_rect_t box_rect, near;
+
+      box_to_widget (&image, scale, &g_array_index (self->digits, PageDigit, i).box, &box_rect);
+      graphene_rect_inset_r (&box_rect, -TAG_REACH, -TAG_REACH, &near);
+      near_any = graphene_rect_contains_point (&near, &point);
+    }
+  if (!near_any)
+    return -1;
+  tags = g_new (graphene_rect_t, self->digits->len);
+  place_tags (self, &image, scale, &sheet, tags, NULL);
+
   for (guint i = 0; i < self->digits->len; i++)
     {
       const PageDigit *digit = &g_array_index (self->digits, PageDigit, i);
-      g_autoptr (PangoLayout) layout = NULL;
-      graphene_rect_t box_rect, near, tag;
+      graphene_rect_t box_rect;
       graphene_point_t centre;
       double distance;
 
       box_to_widget (&image, scale, &digit->box, &box_rect);
-      /* This runs on every pointer motion: a tag is laid out only for the
-       * boxes near the pointer, since no tag reaches further. */
-      graphene_rect_inset_r (&box_rect, -TAG_REACH, -TAG_REACH, &near);
-      if (!graphene_rect_contains_point (&near, &point))
-        continue;
-      layout = layout_tag (self, i, &image, scale, &sheet, &tag);
       if (!graphene_rect_contains_point (&box_rect, &point)
-          && !graphene_rect_contains_point (&tag, &point))
+          && !graphene_rect_contains_point (&tags[i], &point))
         continue;
       graphene_rect_get_center (&box_rect, &centre);
       distance = graphene_point_distance (&centre, &point, NULL, NULL);
@@ -285,29 +326,25 @@ append_box (GtkSnapshot *snapshot, const graphene_rect_t *box_rect, gboolean sel
 }
 
 static void
-append_tag (DigitsPageView *self, GtkSnapshot *snapshot, guint index,
-            const graphene_rect_t *image, double scale, const graphene_rect_t *sheet,
-            const Palette *palette)
+append_tag (DigitsPageView *self, GtkSnapshot *snapshot, guint index, PangoLayout *layout,
+            const graphene_rect_t *tag, const Palette *palette)
 {
   const PageDigit *digit = &g_array_index (self->digits, PageDigit, index);
   gboolean selected = (int) index == self->selected;
   const GdkRGBA *fill = digit->unsure ? &palette->warning : &palette->accent;
   const GdkRGBA *ink = digit->unsure ? &palette->warning_fg : &palette->accent_fg;
-  g_autoptr (PangoLayout) layout = NULL;
   GskRoundedRect rounded;
-  graphene_rect_t tag;
 
-  layout = layout_tag (self, index, image, scale, sheet, &tag);
-  gsk_rounded_rect_init_from_rect (&rounded, &tag, 4);
+  gsk_rounded_rect_init_from_rect (&rounded, tag, 4);
   if (!selected)
     gtk_snapshot_push_opacity (snapshot, 0.8);
   gtk_snapshot_push_rounded_clip (snapshot, &rounded);
-  gtk_snapshot_append_color (snapshot, fill, &tag);
+  gtk_snapshot_append_color (snapshot, fill, tag);
   gtk_snapshot_pop (snapshot);
   gtk_snapshot_save (snapshot);
   gtk_snapshot_translate (snapshot,
-                          &GRAPHENE_POINT_INIT (tag.origin.x + TAG_PAD_X,
-                                                tag.origin.y + TAG_PAD_Y));
+                          &GRAPHENE_POINT_INIT (tag->origin.x + TAG_PAD_X,
+                                                tag->origin.y + TAG_PAD_Y));
   gtk_snapshot_append_layout (snapshot, layout, ink);
   gtk_snapshot_restore (snapshot);
   if (!selected)
@@ -319,6 +356,8 @@ digits_page_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
 {
   DigitsPageView *self = DIGITS_PAGE_VIEW (widget);
   graphene_rect_t image, sheet, box_rect;
+  g_autofree graphene_rect_t *tags = NULL;
+  g_autofree PangoLayout **layouts = NULL;
   double scale;
   Palette palette;
   const GdkRGBA mark = { 0.5f, 0.5f, 0.5f, 0.22f };
@@ -354,10 +393,15 @@ digits_page_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
         append_box (snapshot, &box_rect, selected,
                     digit->unsure ? &palette.warning : &palette.accent, &palette.halo);
       }
+  tags = g_new (graphene_rect_t, self->digits->len);
+  layouts = g_new (PangoLayout *, self->digits->len);
+  place_tags (self, &image, scale, &sheet, tags, layouts);
   for (guint pass = 0; pass < 2; pass++)
     for (guint i = 0; i < self->digits->len; i++)
       if (((int) i == self->selected) == (pass == 1))
-        append_tag (self, snapshot, i, &image, scale, &sheet, &palette);
+        append_tag (self, snapshot, i, layouts[i], &tags[i], &palette);
+  for (guint i = 0; i < self->digits->len; i++)
+    g_object_unref (layouts[i]);
 
   /* The focus ring around the sheet, where the eye already is. */
   if (gtk_widget_has_visible_focus (widget))
@@ -624,5 +668,24 @@ digits_page_view_get_digit_bounds (DigitsPageView *self, int index, graphene_rec
   if (index < 0 || index >= (int) self->digits->len || !get_image_rect (self, &image, &scale))
     return FALSE;
   box_to_widget (&image, scale, &g_array_index (self->digits, PageDigit, index).box, bounds);
+  return TRUE;
+}
+
+gboolean
+digits_page_view_get_tag_bounds (DigitsPageView *self, int index, graphene_rect_t *bounds)
+{
+  graphene_rect_t image, sheet;
+  g_autofree graphene_rect_t *tags = NULL;
+  double scale;
+
+  g_return_val_if_fail (DIGITS_IS_PAGE_VIEW (self), FALSE);
+  g_return_val_if_fail (bounds != NULL, FALSE);
+
+  if (index < 0 || index >= (int) self->digits->len || !get_image_rect (self, &image, &scale))
+    return FALSE;
+  get_sheet_rect (self, &image, &sheet);
+  tags = g_new (graphene_rect_t, self->digits->len);
+  place_tags (self, &image, scale, &sheet, tags, NULL);
+  *bounds = tags[index];
   return TRUE;
 }

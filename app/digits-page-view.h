@@ -39,5 +39,9 @@ void digits_page_view_set_selected (DigitsPageView *self, int index);
  * such digit or the view has no size yet. */
 gboolean digits_page_view_get_digit_bounds (DigitsPageView *self, int index,
                                             graphene_rect_t *bounds);
+/* Where digit @index's tag (the digit it was read as) is drawn, as
+ * digits_page_view_get_digit_bounds. */
+gboolean digits_page_view_get_tag_bounds (DigitsPageView *self, int index,
+                                          graphene_rect_t *bounds);
 
 G_END_DECLS

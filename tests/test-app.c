@@ -1148,6 +1148,90 @@ test_open_page_unsure (void)
   clear_everything ();
 }
 
+/* Digits read as @text, boxes @width image pixels wide and @step apart on a
+ * blank 400x100 page, shown in the window's page view. */
+static void
+show_row (DigitsPageView *view, const char *text, int step, int width)
+{
+  g_autoptr (GdkPixbuf) paper = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, 400, 100);
+  g_autoptr (GdkTexture) texture = NULL;
+  int n = (int) strlen (text);
+  g_autofree DgDigitReading *digits = g_new0 (DgDigitReading, n);
+  DgReading reading = { .text = (char *) text, .n_digits = n, .digits = digits, .n_lines = 1 };
+
+  for (int d = 0; d < n; d++)
+    {
+      digits[d].box = (DgBox) { 20 + step * d, 30, width, 40 };
+      digits[d].digit = text[d] - '0';
+      digits[d].probs[digits[d].digit] = 0.9f;
+    }
+  gdk_pixbuf_fill (paper, 0xffffffff);
+  texture = gdk_texture_new_for_pixbuf (paper);
+  digits_page_view_set_page (view, GDK_PAINTABLE (texture), 400, 100, &reading, 0.6);
+  settle (100);
+}
+
+/* Narrow digits side by side (touching 1s, a 1 beside a 9) are closer than
+ * a tag is wide: no tag covers another, nor another digit's box. */
+static void
+test_page_tags (void)
+{
+  const int indices[] = { 0, 1, 2 };
+  const char *text = "1119114";
+  int n = (int) strlen (text), n_below = 0, step;
+  g_autofree char *path = NULL;
+  g_autoptr (GString) labels = g_string_new (NULL);
+  g_autoptr (DgReading) page = NULL;
+  graphene_rect_t first, second;
+  double scale, tag_width = 0.0;
+  DigitsPageView *view;
+
+  ensure_window ();
+  view = digits_window_get_page_view (window);
+  page = write_page ("page-tags.png", indices, G_N_ELEMENTS (indices), &path, labels);
+  open_path (path);
+  g_assert_true (digits_window_is_showing_page (window));
+
+  /* Far apart first, to measure the tags and the scale. */
+  show_row (view, text, 50, 10);
+  g_assert_true (digits_page_view_get_digit_bounds (view, 0, &first));
+  g_assert_true (digits_page_view_get_digit_bounds (view, 1, &second));
+  scale = (second.origin.x - first.origin.x) / 50.0;
+  for (int d = 0; d < n; d++)
+    {
+      graphene_rect_t tag;
+
+      g_assert_true (digits_page_view_get_tag_bounds (view, d, &tag));
+      tag_width = MAX (tag_width, tag.size.width);
+    }
+  /* Then 0.7 of a tag apart: above every box, the tags would overlap. */
+  step = (int) ceil (0.7 * tag_width / scale);
+  show_row (view, text, step, MAX (1, (int) (0.3 * step)));
+  for (int d = 0; d < n; d++)
+    {
+      graphene_rect_t tag, box;
+
+      g_assert_true (digits_page_view_get_tag_bounds (view, d, &tag));
+      g_assert_true (digits_page_view_get_digit_bounds (view, d, &box));
+      n_below += tag.origin.y >= box.origin.y + box.size.height - 0.5f;
+      for (int e = 0; e < n; e++)
+        {
+          graphene_rect_t other_tag, other_box;
+
+          if (e == d)
+            continue;
+          g_assert_true (digits_page_view_get_tag_bounds (view, e, &other_tag));
+          g_assert_true (digits_page_view_get_digit_bounds (view, e, &other_box));
+          g_assert_false (graphene_rect_intersection (&tag, &other_tag, NULL));
+          g_assert_false (graphene_rect_intersection (&tag, &other_box, NULL));
+        }
+    }
+  /* Above and below take turns. */
+  g_assert_cmpint (n_below, ==, n / 2);
+  save_screenshot ("page-tags.png");
+  clear_everything ();
+}
+
 static void
 test_paste_and_copy (void)
 {
@@ -1346,6 +1430,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/app/open/digits", test_open_digit_images);
   g_test_add_func ("/app/open/page", test_open_page);
   g_test_add_func ("/app/open/page-unsure", test_open_page_unsure);
+  g_test_add_func ("/app/open/page-tags", test_page_tags);
   g_test_add_func ("/app/open/broken-files", test_broken_files);
   g_test_add_func ("/app/open/paste-and-copy", test_paste_and_copy);
   g_test_add_func ("/app/draw/save", test_save_drawing);
