@@ -180,21 +180,29 @@ layout_tag (DigitsPageView *self, guint index, const graphene_rect_t *image, dou
 }
 
 /* Every digit's tag, in reading order, each placed clear of the ones
- * before it: their rectangles in @tags and, unless @layouts is NULL, their
- * text laid out (the caller unrefs them). */
-static void
+ * before it: their rectangles (freed by the caller) and, unless @layouts
+ * is NULL, their text laid out in a new array in *@layouts (the caller
+ * unrefs each and frees it). */
+static graphene_rect_t *
 place_tags (DigitsPageView *self, const graphene_rect_t *image, double scale,
-            const graphene_rect_t *sheet, graphene_rect_t *tags, PangoLayout **layouts)
+            PangoLayout ***layouts)
 {
+  graphene_rect_t sheet;
+  graphene_rect_t *tags = g_new (graphene_rect_t, self->digits->len);
+
+  get_sheet_rect (self, image, &sheet);
+  if (layouts != NULL)
+    *layouts = g_new (PangoLayout *, self->digits->len);
   for (guint i = 0; i < self->digits->len; i++)
     {
-      PangoLayout *layout = layout_tag (self, i, image, scale, sheet, tags, &tags[i]);
+      PangoLayout *layout = layout_tag (self, i, image, scale, &sheet, tags, &tags[i]);
 
       if (layouts != NULL)
-        layouts[i] = layout;
+        (*layouts)[i] = layout;
       else
         g_object_unref (layout);
     }
+  return tags;
 }
 
 /* The digit whose box (or tag) holds the point, the nearest one's centre
@@ -202,7 +210,7 @@ place_tags (DigitsPageView *self, const graphene_rect_t *image, double scale,
 static int
 digit_at (DigitsPageView *self, double x, double y)
 {
-  graphene_rect_t image, sheet;
+  graphene_rect_t image;
   graphene_point_t point = GRAPHENE_POINT_INIT ((float) x, (float) y);
   g_autofree graphene_rect_t *tags = NULL;
   double scale, best_distance = G_MAXDOUBLE;
@@ -211,7 +219,6 @@ digit_at (DigitsPageView *self, double x, double y)
 
   if (!get_image_rect (self, &image, &scale))
     return -1;
-  get_sheet_rect (self, &image, &sheet);
 
   /* This runs on every pointer motion: the tags are placed only when the
    * pointer is near a box, since no tag reaches further. */
@@ -225,8 +232,7 @@ digit_at (DigitsPageView *self, double x, double y)
     }
   if (!near_any)
     return -1;
-  tags = g_new (graphene_rect_t, self->digits->len);
-  place_tags (self, &image, scale, &sheet, tags, NULL);
+  tags = place_tags (self, &image, scale, NULL);
 
   for (guint i = 0; i < self->digits->len; i++)
     {
@@ -393,9 +399,7 @@ digits_page_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
         append_box (snapshot, &box_rect, selected,
                     digit->unsure ? &palette.warning : &palette.accent, &palette.halo);
       }
-  tags = g_new (graphene_rect_t, self->digits->len);
-  layouts = g_new (PangoLayout *, self->digits->len);
-  place_tags (self, &image, scale, &sheet, tags, layouts);
+  tags = place_tags (self, &image, scale, &layouts);
   for (guint pass = 0; pass < 2; pass++)
     for (guint i = 0; i < self->digits->len; i++)
       if (((int) i == self->selected) == (pass == 1))
@@ -674,7 +678,7 @@ digits_page_view_get_digit_bounds (DigitsPageView *self, int index, graphene_rec
 gboolean
 digits_page_view_get_tag_bounds (DigitsPageView *self, int index, graphene_rect_t *bounds)
 {
-  graphene_rect_t image, sheet;
+  graphene_rect_t image;
   g_autofree graphene_rect_t *tags = NULL;
   double scale;
 
@@ -683,9 +687,7 @@ digits_page_view_get_tag_bounds (DigitsPageView *self, int index, graphene_rect_
 
   if (index < 0 || index >= (int) self->digits->len || !get_image_rect (self, &image, &scale))
     return FALSE;
-  get_sheet_rect (self, &image, &sheet);
-  tags = g_new (graphene_rect_t, self->digits->len);
-  place_tags (self, &image, scale, &sheet, tags, NULL);
+  tags = place_tags (self, &image, scale, NULL);
   *bounds = tags[index];
   return TRUE;
 }

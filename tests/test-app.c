@@ -1177,12 +1177,12 @@ static void
 test_page_tags (void)
 {
   const int indices[] = { 0, 1, 2 };
-  const char *text = "1119114";
+  const char text[] = "1119114";
   int n = (int) strlen (text), n_below = 0, step;
   g_autofree char *path = NULL;
   g_autoptr (GString) labels = g_string_new (NULL);
   g_autoptr (DgReading) page = NULL;
-  graphene_rect_t first, second;
+  graphene_rect_t first, second, tags[G_N_ELEMENTS (text) - 1], boxes[G_N_ELEMENTS (text) - 1];
   double scale, tag_width = 0.0;
   DigitsPageView *view;
 
@@ -1209,23 +1209,17 @@ test_page_tags (void)
   show_row (view, text, step, MAX (1, (int) (0.3 * step)));
   for (int d = 0; d < n; d++)
     {
-      graphene_rect_t tag, box;
-
-      g_assert_true (digits_page_view_get_tag_bounds (view, d, &tag));
-      g_assert_true (digits_page_view_get_digit_bounds (view, d, &box));
-      n_below += tag.origin.y >= box.origin.y + box.size.height - 0.5f;
-      for (int e = 0; e < n; e++)
-        {
-          graphene_rect_t other_tag, other_box;
-
-          if (e == d)
-            continue;
-          g_assert_true (digits_page_view_get_tag_bounds (view, e, &other_tag));
-          g_assert_true (digits_page_view_get_digit_bounds (view, e, &other_box));
-          g_assert_false (graphene_rect_intersection (&tag, &other_tag, NULL));
-          g_assert_false (graphene_rect_intersection (&tag, &other_box, NULL));
-        }
+      g_assert_true (digits_page_view_get_tag_bounds (view, d, &tags[d]));
+      g_assert_true (digits_page_view_get_digit_bounds (view, d, &boxes[d]));
+      n_below += tags[d].origin.y >= boxes[d].origin.y + boxes[d].size.height - 0.5f;
     }
+  for (int d = 0; d < n; d++)
+    for (int e = 0; e < n; e++)
+      if (e != d)
+        {
+          g_assert_false (graphene_rect_intersection (&tags[d], &tags[e], NULL));
+          g_assert_false (graphene_rect_intersection (&tags[d], &boxes[e], NULL));
+        }
   /* Above and below take turns. */
   g_assert_cmpint (n_below, ==, n / 2);
   save_screenshot ("page-tags.png");
