@@ -47,6 +47,9 @@
 #define RULE_BRIDGE 15.0     /* bridging up to 15 s of ink: digits sitting on it */
 #define RULE_DRIFT 0.2       /* drifting across at most 1 in 5 (a turned scan) */
 #define RULE_BOX_SIDE 4.0    /* a box's side, between two rules, spans at least 4 s */
+#define RULE_STEP 0.25       /* a chain's next run is centred within 0.25 of a thin run and a
+                              * pixel of the last, */
+#define RULE_STEP_DRIFT 0.1  /* and 0.1 of a pixel more per pixel of paper or crossing between */
 
 /* Pieces of ink, in stroke widths s and digit heights H. */
 #define SPECK_AREA 0.5       /* components under 0.5 s^2 pixels (and 4) are noise */
@@ -335,7 +338,11 @@ ink_between (const guint8 *mask, int width, int x, int from, int to)
 /* Rules running down the columns of @mask (height rows of width): chains of
  * thin row runs of 1s, each joined to a thin run overlapping it (or its
  * neighbouring column) at most @gap rows above, so that a digit's stroke
- * crossing the rule (where the run is thick) does not break the chain.
+ * crossing the rule (where the run is thick) does not break the chain; and
+ * centred nearly where that run is (RULE_STEP), so that a digit's flat stroke
+ * lying along the rule, thin together with it, does not lead the chain up
+ * the digit (a chain that wide is no rule: "855" on the rule of a box read
+ * "5").
  * Their pixels become 2.  With @box_sides, shorter chains whose two ends meet
  * rules already marked count too.  Boxes go to @rules.  When @mask is the
  * page transposed, @transposed is the page (width rows of height): rules are
@@ -350,10 +357,12 @@ mark_rules (guint8 *mask, int width, int height, double s, gboolean box_sides,
   int side_length = MAX (8, (int) ceil (RULE_BOX_SIDE * s));
   GArray *runs = g_array_new (FALSE, FALSE, sizeof (DgRun));
   GArray *node_array = g_array_new (FALSE, FALSE, sizeof (Node));
-  int *last_row = g_new (int, width), *last_node = g_new (int, width);
+  /* Per column, the last two runs there (newest first): a chain that a
+   * digit's stroke interrupts takes up again beyond it. */
+  int *last_row = g_new (int, 2 * (gsize) width), *last_node = g_new (int, 2 * (gsize) width);
   int found = 0;
 
-  for (int x = 0; x < width; x++)
+  for (int x = 0; x < 2 * width; x++)
     last_row[x] = G_MININT / 2;
   for (int y = 0; y < height; y++)
     {
@@ -369,13 +378,22 @@ mark_rules (guint8 *mask, int width, int height, double s, gboolean box_sides,
           g_array_append_val (node_array, node);
           Node *nodes = (Node *) node_array->data;
           for (int x = MAX (0, run.x0 - 1); x <= MIN (width - 1, run.x1); x++)
-            if (last_row[x] < y && last_row[x] >= y - gap - 1
-                && ink_between (mask, width, x, last_row[x], y))
-              node_union (nodes, id, last_node[x]);
+            for (int k = 2 * x; k < 2 * x + 2; k++)
+              if (last_row[k] < y && last_row[k] >= y - gap - 1
+                  && ink_between (mask, width, x, last_row[k], y)
+                  && abs ((nodes[last_node[k]].x0 + nodes[last_node[k]].x1) - (run.x0 + run.x1))
+                         <= 2 * (RULE_STEP * thin + 1 + RULE_STEP_DRIFT * (y - last_row[k] - 1)))
+                node_union (nodes, id, last_node[k]);
           for (int x = run.x0; x < run.x1; x++)
             {
-              last_row[x] = y;
-              last_node[x] = id;
+              if (last_row[2 * x] >= 0 && last_row[2 * x] < y
+                  && node_root (nodes, last_node[2 * x]) != node_root (nodes, id))
+                {
+                  last_row[2 * x + 1] = last_row[2 * x];
+                  last_node[2 * x + 1] = last_node[2 * x];
+                }
+              last_row[2 * x] = y;
+              last_node[2 * x] = id;
             }
         }
     }

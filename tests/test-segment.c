@@ -244,6 +244,43 @@ test_rules_removed (void)
   g_assert_cmpint (kept, >=, ring - 40);
 }
 
+/* A digit's flat stroke lying along a rule, as thin as a rule's run together
+ * with it, does not make the rule part of the digit: a 5's tail on the rule
+ * of a box, rising into a stroke as tall as the box, left the rule (and so
+ * the digits touching it) in.  Stroke and rule are both 8 pixels thick. */
+static void
+test_rules_flat_stroke (void)
+{
+  enum { W = 360, H = 200 };
+  g_autofree guint8 *mask = g_new0 (guint8, W * H);
+  for (int x = 20; x < 340; x++)   /* the rule, 320 long */
+    for (int y = 140; y < 148; y++)
+      mask[y * W + x] = 1;
+  for (int x = 100; x < 130; x++)  /* the tail, lying on it, 4 thick */
+    for (int y = 136; y < 140; y++)
+      mask[y * W + x] = 1;
+  int stroke = 0;
+  for (int x = 130; x < 230; x++)  /* rising from it at 45 degrees, 10 across */
+    for (int y = 130 - (x - 130); y < 140 - (x - 130); y++)
+      {
+        mask[y * W + x] = 1;
+        stroke++;
+      }
+
+  g_autoptr (GArray) rules = g_array_new (FALSE, FALSE, sizeof (DgBox));
+  g_assert_cmpint (dg_remove_rules (mask, W, H, 8.0, rules), ==, 1);
+  DgBox rule = g_array_index (rules, DgBox, 0);
+  g_assert_cmpint (rule.y, >=, 136);
+  g_assert_cmpint (rule.height, <=, 12);
+  g_assert_cmpint (mask[144 * W + 60], ==, 2);
+  g_assert_cmpint (mask[144 * W + 300], ==, 2);
+  int kept = 0;
+  for (int x = 131; x < 230; x++)
+    for (int y = 130 - (x - 130); y < 140 - (x - 130); y++)
+      kept += mask[y * W + x] == 1;
+  g_assert_cmpint (kept, >=, stroke - 20);
+}
+
 /* A digit's long stroke is not a rule. */
 static void
 test_rules_not_digits (void)
@@ -779,6 +816,7 @@ main (int argc, char **argv)
   g_test_add_func ("/segment/stroke-width", test_stroke_width);
   g_test_add_func ("/segment/cut/winds", test_cut_winds);
   g_test_add_func ("/segment/rules/removed", test_rules_removed);
+  g_test_add_func ("/segment/rules/flat-stroke", test_rules_flat_stroke);
   g_test_add_func ("/segment/rules/not-digits", test_rules_not_digits);
   g_test_add_func ("/segment/read/separated", test_read_separated);
   g_test_add_func ("/segment/read/light-on-dark", test_read_light_on_dark);
