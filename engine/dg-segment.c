@@ -114,7 +114,9 @@
 #define KEEP_TALL 0.7        /* a line read as nothing is read again keeping atoms this tall (H) */
 #define DROP_BASE 0.3        /* leaving an atom out costs 0.3 + 2.7 x its area */
 #define DROP_AREA 2.7        /* relative to a digit's, */
-#define DROP_CAP 2.0         /* up to two digits' worth (a fused "67" is no comma) */
+#define DROP_CAP 2.0         /* up to two digits' worth (a fused "67" is no comma), or as
+                              * many as it is wide in H: seven digits fused into a blob
+                              * were left out as a sign, and "459141818" read "18" */
 #define ALONE_SURE 0.5       /* alone on its line, an atom that may be one digit (up to */
 #define ALONE_WIDTH 2.5      /* 2.5 H wide) is read as several only when the network gives
                               * each this probability at least */
@@ -1593,9 +1595,10 @@ piece_score (const Piece *piece, const LineWork *work)
 }
 
 static double
-drop_cost (const Component *c, double digit_area, gboolean edge)
+drop_cost (const Component *c, double digit_area, double H, gboolean edge)
 {
-  double area = MIN (DROP_CAP, c->area / MAX (digit_area, 1.0));
+  double cap = MAX (DROP_CAP, (c->x1 - c->x0 + 1) / H);
+  double area = MIN (cap, c->area / MAX (digit_area, 1.0));
   return -(DROP_BASE + (edge ? EDGE_DROP_AREA : DROP_AREA) * area);
 }
 
@@ -1827,7 +1830,7 @@ read_line (const LineWork *work, const Piece *pieces, gboolean keep_tall,
       gboolean as_pair[MAX_CUTS + 2];
       double split;
       gboolean edge = n >= 3 && (a == ends->first || a == ends->last);
-      best[e] = best[a] + drop_cost (c, work->digit_area, edge)
+      best[e] = best[a] + drop_cost (c, work->digit_area, work->H, edge)
                 - (keep_tall && atom_tall (work, a) ? 100.0 : 0.0);
       from[e] = 1;
       how[e] = 0;

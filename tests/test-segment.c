@@ -807,6 +807,42 @@ test_unsure_kept (void)
   g_free (page.grey);
 }
 
+/* A classifier unsure (0.1) of anything inside columns [@user_data[0],
+ * @user_data[1]] and sure (0.95) of the rest, a 3. */
+static void
+classify_unsure_inside (int n, const float *images, const DgBox *boxes, float *probs, float *fits,
+                        gpointer user_data)
+{
+  const int *span = user_data;
+  for (int i = 0; i < n; i++)
+    {
+      float p = boxes[i].x >= span[0] && boxes[i].x + boxes[i].width <= span[1] ? 0.1f : 0.95f;
+      for (int c = 0; c < DG_CLASSES; c++)
+        probs[i * DG_CLASSES + c] = c == 3 ? p : (1.0f - p) / (DG_CLASSES - 1);
+      fits[i] = logf (p);
+    }
+}
+
+/* Seven digits fused into a blob over three digits wide, between 1s read
+ * surely, are read (unsure) though no reading of the blob is sure, not left
+ * out as a sign at the cost of two digits: "459141818" with its first
+ * seven fused read "18". */
+static void
+test_fused_number_kept (void)
+{
+  Page page = page_new (1000, 300);
+  draw_text (&page, "11", 60, 100, 80, 70);
+  draw_text (&page, "4591418", 260, 100, 80, 30);
+  draw_text (&page, "11", 620, 100, 80, 70);
+  int span[2] = { 230, 560 };
+  g_autoptr (DgReading) reading = read_page_with (&page, classify_unsure_inside, span, NULL, NULL);
+  g_assert_cmpint (reading->n_digits, >=, 4 + 2);
+  g_assert_cmpfloat (reading->confidence, <, DG_UNSURE_BELOW);
+  for (int m = 0; m < reading->n_marks; m++)
+    g_assert_cmpint (reading->marks[m].box.width, <, 80);
+  g_free (page.grey);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -832,6 +868,7 @@ main (int argc, char **argv)
   g_test_add_func ("/segment/read/stacked-pieces", test_stacked_pieces);
   g_test_add_func ("/segment/read/nothing", test_nothing);
   g_test_add_func ("/segment/read/unsure-kept", test_unsure_kept);
+  g_test_add_func ("/segment/read/fused-number-kept", test_fused_number_kept);
   g_test_add_func ("/segment/read/wide-alone", test_wide_alone);
   g_test_add_func ("/segment/read/threads", test_threads);
   return g_test_run ();
