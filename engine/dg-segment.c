@@ -94,7 +94,8 @@
 #define EDGE_TALL_PENALTY 12.0 /* costs this per H (a "$" whose bar stands out), */
 #define EDGE_STICK 0.04      /* and standing out of the line's band on both sides */
 #define EDGE_STICK_PENALTY 25.0 /* this per H */
-#define EDGE_DROP_AREA 1.2   /* and leaving an atom out there costs 0.3 + 1.2 x its area */
+#define EDGE_DROP_AREA 1.2   /* and leaving an atom out there costs 0.3 + 1.2 x its area (at
+                              * the end, only if it is not a digit's height in the band) */
 #define WIDE 1.1             /* a digit wider than this (H) is probably two, */
 #define WIDE_ALONE 1.35      /* (one alone on its line: this) */
 #define WIDE_PENALTY 5.0     /* at this cost per H, */
@@ -1830,7 +1831,13 @@ read_line (const LineWork *work, const Piece *pieces, gboolean keep_tall,
       gboolean as_pair[MAX_CUTS + 2];
       double split;
       gboolean edge = n >= 3 && (a == ends->first || a == ends->last);
-      best[e] = best[a] + drop_cost (c, work->digit_area, work->H, edge)
+      /* Leaving out the first atom costs less (a currency sign before the
+       * amount), and the last unless it is a digit's height within the
+       * band: "7451" read "745" with its last 1 left out. */
+      gboolean cheap = edge
+                       && (a == ends->first || !atom_tall (work, a)
+                           || edge_penalty (&pieces[work->single[a]], work->H, ends->top, ends->bottom) > 0.0);
+      best[e] = best[a] + drop_cost (c, work->digit_area, work->H, cheap)
                 - (keep_tall && atom_tall (work, a) ? 100.0 : 0.0);
       from[e] = 1;
       how[e] = 0;
