@@ -296,6 +296,87 @@ cmd_train (int argc, char **argv)
 }
 
 /* ------------------------------------------------------------------ */
+/* average                                                             */
+
+/* The mean of several models' weights (and batch-norm statistics), one
+ * model as cheap to run as each: models trained further from the same
+ * weights, averaged, read much as the mean of their answers does. */
+static int
+cmd_average (int argc, char **argv)
+{
+  g_autofree char *out = NULL;
+  GOptionEntry entries[] = {
+    { "out", 0, 0, G_OPTION_ARG_FILENAME, &out, "Where to write the averaged weights", "FILE" },
+    { NULL }
+  };
+  g_autofree char *joined = g_strjoinv (" ", argv);
+  g_autofree char *command = g_strconcat ("digits-cli ", joined, NULL);
+  g_autoptr (GError) error = NULL;
+
+  if (!parse_options ("WEIGHTS... - average models of one architecture", NULL, entries, &argc, &argv))
+    return 2;
+  if (out == NULL || argc < 3)
+    {
+      g_printerr ("digits-cli average: give --out FILE and two weights files at least\n");
+      return 2;
+    }
+  g_autoptr (DgModel) mean = dg_model_load (argv[1], &error);
+  if (mean == NULL)
+    {
+      g_printerr ("digits-cli average: %s: %s\n", argv[1], error->message);
+      return 1;
+    }
+  g_autoptr (GString) inputs = g_string_new (NULL);
+  for (int i = 2; i < argc; i++)
+    {
+      g_autoptr (DgModel) other = dg_model_load (argv[i], &error);
+      if (other == NULL)
+        {
+          g_printerr ("digits-cli average: %s: %s\n", argv[i], error->message);
+          return 1;
+        }
+      if (strcmp (other->arch, mean->arch) != 0)
+        {
+          g_printerr ("digits-cli average: %s is %s, not %s as %s is\n", argv[i], other->arch,
+                      mean->arch, argv[1]);
+          return 1;
+        }
+      for (long j = 0; j < mean->n_params; j++)
+        mean->params[j] += other->params[j];
+      for (long j = 0; j < mean->n_buffers; j++)
+        mean->buffers[j] += other->buffers[j];
+      const char *recipe = dg_model_get_metadata (other, "command");
+      g_string_append_printf (inputs, "; %s", recipe != NULL ? recipe : "unknown");
+    }
+  for (long j = 0; j < mean->n_params; j++)
+    mean->params[j] /= argc - 1;
+  for (long j = 0; j < mean->n_buffers; j++)
+    mean->buffers[j] /= argc - 1;
+  dg_model_changed (mean);
+
+  /* Each model's recipe is kept; what described one training goes. */
+  const char *first = dg_model_get_metadata (mean, "command");
+  g_string_prepend (inputs, first != NULL ? first : "unknown");
+  const char *one_training[] = { "epochs", "seed", "val_accuracy", "test_accuracy",
+                                 "base_command", "base_weights" };
+  for (guint i = 0; i < G_N_ELEMENTS (one_training); i++)
+    g_hash_table_remove (mean->metadata, one_training[i]);
+  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+  g_autofree char *s_now = g_date_time_format_iso8601 (now);
+  dg_model_set_metadata (mean, "averaged_commands", inputs->str);
+  dg_model_set_metadata (mean, "command", command);
+  dg_model_set_metadata (mean, "created", s_now);
+  dg_model_set_metadata (mean, "engine", "digits " DIGITS_VERSION);
+  if (!dg_model_save (mean, out, &error))
+    {
+      g_printerr ("digits-cli average: %s\n", error->message);
+      return 1;
+    }
+  g_print ("wrote %s, the mean of %d models\n", out, argc - 1);
+  return 0;
+}
+
+/* ------------------------------------------------------------------ */
 /* eval                                                                */
 
 static int
@@ -1191,6 +1272,7 @@ static const struct
   const char *summary;
 } commands[] = {
   { "train", cmd_train, "train a model on MNIST and write its weights" },
+  { "average", cmd_average, "average the weights of models of one architecture" },
   { "eval", cmd_eval, "accuracy, confusion matrix and per-class scores on the MNIST test set" },
   { "bench", cmd_bench, "batch-1 latency, batch-256 throughput, training speed, cheque to string" },
   { "recognize", cmd_recognize, "read the digits in images or stroke files" },

@@ -4,9 +4,10 @@
  *   make-strings [--from-train] [--clean] MNIST_DIR OUT_DIR COUNT [FIRST]
  *   make-strings --candidates WEIGHTS MNIST_DIR OUT_PREFIX COUNT [FIRST]
  *   make-strings --pairs WEIGHTS MNIST_DIR OUT_PREFIX COUNT [FIRST]
+ *   make-strings --touching-candidates WEIGHTS MNIST_DIR OUT_PREFIX COUNT [FIRST]
  *
- * (--candidates and --pairs make training data for the strings model and
- * the pair model: see make_candidates.)
+ * (--candidates, --touching-candidates and --pairs make training data for
+ * the strings model and the pair model: see make_candidates.)
  *
  * With --from-train the digits come instead from the validation split of
  * the training set (the 5000 images dg_train holds out with its default
@@ -673,12 +674,17 @@ jpeg_round_trip (GdkPixbuf *pixbuf, int quality, GError **error)
  * (compose): every view of an atom the pair model is shown, labelled by
  * harvest_pairs; all pairs are kept and half of the rest.
  *
+ * make-strings --touching-candidates WEIGHTS MNIST_DIR OUT_PREFIX COUNT:
+ * candidates as --candidates labels and keeps them, from COUNT strings
+ * drawn as --pairs draws them (more touching digits to learn from).
+ *
  * FIRST (0) numbers the first string, so that several runs at once make
  * different strings. */
 static int
-make_candidates (const char *weights, gboolean pairs, DgIdx *images, DgIdx *labels,
-                 const char *prefix, int count, int first)
+make_candidates (const char *weights, gboolean pairs, gboolean touching, DgIdx *images,
+                 DgIdx *labels, const char *prefix, int count, int first)
 {
+  gboolean drawn_in_pairs = pairs || touching;
   g_autoptr (GError) error = NULL;
   g_autoptr (DgModel) model = dg_model_load (weights, &error);
   if (model == NULL)
@@ -693,14 +699,15 @@ make_candidates (const char *weights, gboolean pairs, DgIdx *images, DgIdx *labe
   h.labels = g_byte_array_new ();
   int next_digit = 6 * first;
   for (int i = first; i < first + count; i++)
-    for (int kind = pairs ? KIND_TOUCHING : 0; kind < (pairs ? KIND_TOUCHING + 1 : N_KINDS); kind++)
+    for (int kind = drawn_in_pairs ? KIND_TOUCHING : 0;
+         kind < (drawn_in_pairs ? KIND_TOUCHING + 1 : N_KINDS); kind++)
       {
-        DgRng rng = dg_rng_at (pairs ? 6359 : 6151, (uint64_t) i, (uint64_t) kind);
+        DgRng rng = dg_rng_at (drawn_in_pairs ? 6359 : 6151, (uint64_t) i, (uint64_t) kind);
         g_autoptr (GString) label = g_string_new (NULL);
         double H;
         gboolean ruled;
-        Canvas c = compose (kind, h.pairs, FALSE, images, labels, &next_digit, &rng, label, NULL, &H,
-                            &ruled);
+        Canvas c = compose (kind, drawn_in_pairs, FALSE, images, labels, &next_digit, &rng, label,
+                            NULL, &H, &ruled);
         int width = c.width, height = c.height;
         Scan scan = present (&c, &rng, H, ruled, FALSE);
         g_autoptr (GdkPixbuf) read = scan.jpeg ? jpeg_round_trip (scan.pixbuf, scan.quality, &error)
@@ -763,11 +770,13 @@ main (int argc, char **argv)
       argv++;
       argc--;
     }
-  gboolean pairs = FALSE;
+  gboolean pairs = FALSE, touching = FALSE;
   if (!from_train && !clean && argc > 2
-      && (strcmp (argv[1], "--candidates") == 0 || strcmp (argv[1], "--pairs") == 0))
+      && (strcmp (argv[1], "--candidates") == 0 || strcmp (argv[1], "--pairs") == 0
+          || strcmp (argv[1], "--touching-candidates") == 0))
     {
       pairs = strcmp (argv[1], "--pairs") == 0;
+      touching = strcmp (argv[1], "--touching-candidates") == 0;
       weights = argv[2];
       argv += 2;
       argc -= 2;
@@ -776,7 +785,8 @@ main (int argc, char **argv)
     {
       g_printerr ("usage: make-strings [--from-train] [--clean] MNIST_DIR OUT_DIR COUNT [FIRST]\n"
                   "       make-strings --candidates WEIGHTS MNIST_DIR OUT_PREFIX COUNT [FIRST]\n"
-                  "       make-strings --pairs WEIGHTS MNIST_DIR OUT_PREFIX COUNT [FIRST]\n");
+                  "       make-strings --pairs WEIGHTS MNIST_DIR OUT_PREFIX COUNT [FIRST]\n"
+                  "       make-strings --touching-candidates WEIGHTS MNIST_DIR OUT_PREFIX COUNT [FIRST]\n");
       return 2;
     }
   int count = MAX (1, atoi (argv[3]));
@@ -790,7 +800,8 @@ main (int argc, char **argv)
   if (from_train || weights != NULL)
     dg_train_keep_split (images, labels, from_train);
   if (weights != NULL)
-    return make_candidates (weights, pairs, images, labels, argv[2], count, argc == 5 ? atoi (argv[4]) : 0);
+    return make_candidates (weights, pairs, touching, images, labels, argv[2], count,
+                            argc == 5 ? atoi (argv[4]) : 0);
   uint64_t presentation_seed = from_train ? 4049 : 2027;
   g_mkdir_with_parents (argv[2], 0755);
 

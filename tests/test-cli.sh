@@ -49,6 +49,49 @@ set -e
 [ $status2 -eq 2 ] && grep -q -- "--init" "$tmp/err2" || fail "--init with --arch: $status2 $(cat "$tmp/err2")"
 [ $status3 -eq 2 ] && grep -q -- "--blur" "$tmp/err3" || fail "--blur with --no-augment: $status3 $(cat "$tmp/err3")"
 
+# average: each weight the mean of the models' (smoke and more share an
+# architecture), their recipes in the metadata; models of two
+# architectures, or one model alone, are refused.
+"$cli" average --out "$tmp/mean.safetensors" "$tmp/smoke.safetensors" "$tmp/more.safetensors" > /dev/null
+/usr/bin/python3 - "$tmp" <<'PY' || fail "average: weights are not the mean"
+import array, json, struct, sys
+def load(path):
+    data = open(path, "rb").read()
+    n = struct.unpack("<Q", data[:8])[0]
+    header = json.loads(data[8:8 + n])
+    tensors = {}
+    for name, t in header.items():
+        if name != "__metadata__":
+            a = array.array("f")
+            a.frombytes(data[8 + n + t["data_offsets"][0]:8 + n + t["data_offsets"][1]])
+            tensors[name] = a
+    return header["__metadata__"], tensors
+tmp = sys.argv[1]
+_, a = load(f"{tmp}/smoke.safetensors")
+_, b = load(f"{tmp}/more.safetensors")
+meta, mean = load(f"{tmp}/mean.safetensors")
+assert set(mean) == set(a) and len(mean) > 4, sorted(mean)
+assert any(x != y for name in a for x, y in zip(a[name], b[name]))
+for name in mean:
+    for x, y, m in zip(a[name], b[name], mean[name]):
+        assert abs(m - (x + y) / 2) <= 1e-6 * max(1.0, abs(m)), (name, x, y, m)
+assert meta["command"].startswith("digits-cli average"), meta
+assert meta["averaged_commands"].count("digits-cli train") == 2, meta
+assert "val_accuracy" not in meta, meta
+PY
+set +e
+"$cli" average --out "$tmp/bad.safetensors" "$tmp/smoke.safetensors" > /dev/null 2> "$tmp/err"
+status=$?
+"$cli" train --out "$tmp/other.safetensors" --epochs 1 --max-train 200 --val 100 --no-augment \
+  --arch conv4k3,relu,pool,dense10 --threads 2 > /dev/null
+"$cli" average --out "$tmp/bad.safetensors" "$tmp/smoke.safetensors" "$tmp/other.safetensors" \
+  > /dev/null 2> "$tmp/err2"
+status2=$?
+set -e
+[ $status -eq 2 ] || fail "average of one model: $status $(cat "$tmp/err")"
+[ $status2 -eq 1 ] && grep -q "not conv8k3" "$tmp/err2" || fail "average of two architectures: $status2 $(cat "$tmp/err2")"
+[ ! -e "$tmp/bad.safetensors" ] || fail "average wrote weights it refused"
+
 # eval reads them back and reports accuracy, the matrix and per-class scores.
 "$cli" eval --weights "$tmp/smoke.safetensors" --limit 2000 > "$tmp/eval.log"
 acc=$(sed -n 's/^accuracy: \([0-9.]*\)%.*/\1/p' "$tmp/eval.log")
