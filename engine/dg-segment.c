@@ -387,10 +387,10 @@ mark_rules (guint8 *mask, int width, int height, double s, gboolean box_sides,
                   && abs ((nodes[last_node[k]].x0 + nodes[last_node[k]].x1) - (run.x0 + run.x1))
                          <= 2 * (RULE_STEP * thin + 1 + RULE_STEP_DRIFT * (y - last_row[k] - 1)))
                 node_union (nodes, id, last_node[k]);
+          int root = node_root (nodes, id);
           for (int x = run.x0; x < run.x1; x++)
             {
-              if (last_row[2 * x] >= 0 && last_row[2 * x] < y
-                  && node_root (nodes, last_node[2 * x]) != node_root (nodes, id))
+              if (last_row[2 * x] >= 0 && node_root (nodes, last_node[2 * x]) != root)
                 {
                   last_row[2 * x + 1] = last_row[2 * x];
                   last_node[2 * x + 1] = last_node[2 * x];
@@ -1831,19 +1831,19 @@ read_line (const LineWork *work, const Piece *pieces, gboolean keep_tall,
       gboolean as_pair[MAX_CUTS + 2];
       double split;
       gboolean edge = n >= 3 && (a == ends->first || a == ends->last);
+      double edge_cost = edge ? edge_penalty (&pieces[work->single[a]], work->H, ends->top, ends->bottom)
+                              : 0.0;
       /* Leaving out the first atom costs less (a currency sign before the
        * amount), and the last unless it is a digit's height within the
        * band: "7451" read "745" with its last 1 left out. */
-      gboolean cheap = edge
-                       && (a == ends->first || !atom_tall (work, a)
-                           || edge_penalty (&pieces[work->single[a]], work->H, ends->top, ends->bottom) > 0.0);
+      gboolean cheap = edge && (a == ends->first || !atom_tall (work, a) || edge_cost > 0.0);
       best[e] = best[a] + drop_cost (c, work->digit_area, work->H, cheap)
                 - (keep_tall && atom_tall (work, a) ? 100.0 : 0.0);
       from[e] = 1;
       how[e] = 0;
       best_split (work, pieces, a, path, as_pair, &split);
-      if (edge && split > -G_MAXDOUBLE)
-        split -= edge_penalty (&pieces[work->single[a]], work->H, ends->top, ends->bottom);
+      if (split > -G_MAXDOUBLE)
+        split -= edge_cost;
       if (split > -G_MAXDOUBLE && best[a] + split > best[e])
         {
           best[e] = best[a] + split;
