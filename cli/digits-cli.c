@@ -341,6 +341,12 @@ cmd_average (int argc, char **argv)
       return 1;
     }
   g_autoptr (GString) inputs = g_string_new (NULL);
+  /* Where every model was trained further from the same weights (what
+   * makes their mean worth having), the mean was too. */
+  const char *base_keys[] = { "base_command", "base_weights" };
+  gboolean base_shared[G_N_ELEMENTS (base_keys)];
+  for (guint k = 0; k < G_N_ELEMENTS (base_keys); k++)
+    base_shared[k] = dg_model_get_metadata (mean, base_keys[k]) != NULL;
   for (int i = 2; i < argc; i++)
     {
       g_autoptr (DgModel) other = dg_model_load (argv[i], &error);
@@ -359,6 +365,10 @@ cmd_average (int argc, char **argv)
         mean->params[j] += other->params[j];
       for (long j = 0; j < mean->n_buffers; j++)
         mean->buffers[j] += other->buffers[j];
+      for (guint k = 0; k < G_N_ELEMENTS (base_keys); k++)
+        base_shared[k] = base_shared[k]
+                         && g_strcmp0 (dg_model_get_metadata (other, base_keys[k]),
+                                       dg_model_get_metadata (mean, base_keys[k])) == 0;
       const char *recipe = dg_model_get_metadata (other, "command");
       g_string_append_printf (inputs, "; %s", recipe != NULL ? recipe : "unknown");
     }
@@ -371,10 +381,12 @@ cmd_average (int argc, char **argv)
   /* Each model's recipe is kept; what described one training goes. */
   const char *first = dg_model_get_metadata (mean, "command");
   g_string_prepend (inputs, first != NULL ? first : "unknown");
-  const char *one_training[] = { "epochs", "seed", "val_accuracy", "test_accuracy",
-                                 "base_command", "base_weights" };
+  const char *one_training[] = { "epochs", "seed", "val_accuracy", "test_accuracy" };
   for (guint i = 0; i < G_N_ELEMENTS (one_training); i++)
     g_hash_table_remove (mean->metadata, one_training[i]);
+  for (guint k = 0; k < G_N_ELEMENTS (base_keys); k++)
+    if (!base_shared[k])
+      g_hash_table_remove (mean->metadata, base_keys[k]);
   dg_model_set_metadata (mean, "averaged_commands", inputs->str);
   set_provenance (mean, command);
   if (!dg_model_save (mean, out, &error))

@@ -50,9 +50,11 @@ set -e
 [ $status3 -eq 2 ] && grep -q -- "--blur" "$tmp/err3" || fail "--blur with --no-augment: $status3 $(cat "$tmp/err3")"
 
 # average: each weight the mean of the models' (smoke and more share an
-# architecture), their recipes in the metadata; models of two
+# architecture), their recipes in the metadata, and the weights they were
+# trained further from when all share them; models of two
 # architectures, or one model alone, are refused.
 "$cli" average --out "$tmp/mean.safetensors" "$tmp/smoke.safetensors" "$tmp/more.safetensors" > /dev/null
+"$cli" average --out "$tmp/mean2.safetensors" "$tmp/more.safetensors" "$tmp/more.safetensors" > /dev/null
 /usr/bin/python3 - "$tmp" <<'PY' || fail "average: weights are not the mean"
 import array, json, struct, sys
 def load(path):
@@ -68,7 +70,7 @@ def load(path):
     return header["__metadata__"], tensors
 tmp = sys.argv[1]
 _, a = load(f"{tmp}/smoke.safetensors")
-_, b = load(f"{tmp}/more.safetensors")
+meta_more, b = load(f"{tmp}/more.safetensors")
 meta, mean = load(f"{tmp}/mean.safetensors")
 assert set(mean) == set(a) and len(mean) > 4, sorted(mean)
 assert any(x != y for name in a for x, y in zip(a[name], b[name]))
@@ -78,6 +80,11 @@ for name in mean:
 assert meta["command"].startswith("digits-cli average"), meta
 assert meta["averaged_commands"].count("digits-cli train") == 2, meta
 assert "val_accuracy" not in meta, meta
+# smoke was trained from scratch, more from smoke: no weights both came from
+assert "base_command" not in meta and "base_weights" not in meta, meta
+meta2, _ = load(f"{tmp}/mean2.safetensors")
+assert meta2["base_command"].startswith("digits-cli train --out"), meta2
+assert meta2["base_weights"] == meta_more["base_weights"], (meta2, meta_more)
 PY
 set +e
 "$cli" average --out "$tmp/bad.safetensors" "$tmp/smoke.safetensors" > /dev/null 2> "$tmp/err"
