@@ -5,7 +5,8 @@
 # with noise, blur, a turn of up to 5 degrees and JPEG, read back through
 # `digits-cli recognize`.  Prints the share of strings read exactly right
 # per kind and per presentation, against issue 5's targets (separated >= 97%,
-# touching >= 90%, marks: just the digits >= 97%), none of them met yet.
+# touching >= 90%, marks: just the digits >= 97%); the first two are met
+# (97.3 and 90.3%, 2026-11-28), marks not (96.2%).
 # Pages are read with the strings model, trained to be unsure of what is
 # not one digit (a fused pair, a piece, a sign), so that its top
 # probability judges a cut; digits read whole get the digit model's second
@@ -16,9 +17,10 @@
 # 1,000 strings of each kind, not fewer: which digits a number is made of
 # moves its kind's share by several points.  The first 300 touching numbers
 # of this set read 84.7%, the 300 that make-strings makes when asked for
-# 300 read 93.7%, and all 1,000 88.5% (2026-11-28; separated / close /
-# touching / marks 95.9 / 95.3 / 88.5 / 96.0%, against 96.4 / 94.4 / 87.8 /
-# 96.6% on 1,000 strings each from the training set's validation split).
+# 300 read 93.7%, and all 1,000 88.5% (early on 2026-11-28).  With the
+# averaged strings model (late on 2026-11-28) separated / close / touching /
+# marks read 97.3 / 95.9 / 90.3 / 96.2%, against 96.7 / 94.8 / 89.2 / 96.6%
+# on 1,000 strings each from the training set's validation split.
 # The test fails below floors a margin for noise under those: a regression
 # check while issue 5 is open.  With fewer strings (STRINGS_PER_KIND, as the
 # sanitizer run of tools/test sets it) each floor is lowered by two
@@ -86,7 +88,7 @@ results = {os.path.basename(row["path"]): row["digits"] for row in csv.DictReade
 seconds = float(sys.argv[4]) - float(sys.argv[3])
 targets = {"separated": 97.0, "touching": 90.0, "marks": 97.0}   # issue 5
 # Reached so far, less a margin, on 1,000 strings of each kind.
-floors = {"separated": 94.5, "close": 93.5, "touching": 86.5, "marks": 94.5}
+floors = {"separated": 95.0, "close": 93.5, "touching": 88.0, "marks": 94.5}
 FLOOR_COUNT = 1000
 
 def floor_for(kind, total):
