@@ -1842,11 +1842,9 @@ read_line (const LineWork *work, const Piece *pieces, gboolean keep_tall,
       from[e] = 1;
       how[e] = 0;
       best_split (work, pieces, a, path, as_pair, &split);
-      if (split > -G_MAXDOUBLE)
-        split -= edge_cost;
-      if (split > -G_MAXDOUBLE && best[a] + split > best[e])
+      if (split > -G_MAXDOUBLE && best[a] + split - edge_cost > best[e])
         {
-          best[e] = best[a] + split;
+          best[e] = best[a] + split - edge_cost;
           how[e] = 1;
         }
       for (int k = 1; k < MAX_MERGE && e - 1 - k >= 0; k++)

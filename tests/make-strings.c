@@ -679,12 +679,13 @@ jpeg_round_trip (GdkPixbuf *pixbuf, int quality, GError **error)
  * drawn as --pairs draws them (more touching digits to learn from).
  *
  * FIRST (0) numbers the first string, so that several runs at once make
- * different strings. */
+ * different strings.  @pairs: pair views are harvested (--pairs);
+ * @drawn_in_pairs: the strings are drawn as --pairs draws them (--pairs
+ * and --touching-candidates). */
 static int
-make_candidates (const char *weights, gboolean pairs, gboolean touching, DgIdx *images,
+make_candidates (const char *weights, gboolean pairs, gboolean drawn_in_pairs, DgIdx *images,
                  DgIdx *labels, const char *prefix, int count, int first)
 {
-  gboolean drawn_in_pairs = pairs || touching;
   g_autoptr (GError) error = NULL;
   g_autoptr (DgModel) model = dg_model_load (weights, &error);
   if (model == NULL)
@@ -800,7 +801,7 @@ main (int argc, char **argv)
   if (from_train || weights != NULL)
     dg_train_keep_split (images, labels, from_train);
   if (weights != NULL)
-    return make_candidates (weights, pairs, touching, images, labels, argv[2], count,
+    return make_candidates (weights, pairs, pairs || touching, images, labels, argv[2], count,
                             argc == 5 ? atoi (argv[4]) : 0);
   uint64_t presentation_seed = from_train ? 4049 : 2027;
   g_mkdir_with_parents (argv[2], 0755);
