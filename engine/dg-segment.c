@@ -338,6 +338,101 @@ ink_between (const guint8 *mask, int width, int x, int from, int to)
   return TRUE;
 }
 
+/* Marks pixels @x0 .. @x1 of row @y of @mask as a rule's (2), and the same
+ * pixels of the page, row x, column y, when @mask is it @transposed. */
+static void
+mark_rule_pixels (guint8 *mask, int width, int height, guint8 *transposed, int y, int x0, int x1)
+{
+  memset (mask + (gsize) y * width + x0, 2, x1 - x0 + 1);
+  for (int x = x0; transposed != NULL && x <= x1; x++)
+    transposed[(gsize) x * height + y] = 2;
+}
+
+/* Where a digit's stroke lies on a rule, touching it from one side, the
+ * runs across both are too thick to go as the rule's, and the rule's
+ * stretch under the stroke stayed: a stripe under a 6's bowl read it as a
+ * 5, a nub under a 0 as a 9.  Where such runs (going on beyond the rule's
+ * band on one side only) follow each other for more than two strokes' width
+ * (@s) along the rule, each keeps a stroke's width of ink and loses the
+ * rest of the band (@fit of the chain's line, @line_of per chain).  A stroke
+ * crossing the rule, or ending on it (a currency sign's bar), stays whole. */
+static void
+trim_touching_strokes (guint8 *mask, int width, int height, double s, guint8 *transposed,
+                       const Node *nodes, int n, const int *line_of, const RuleFit *fit)
+{
+  int *first = g_new (int, MAX (n, 1)), *last = g_new (int, MAX (n, 1)); /* per line: rows */
+  for (int l = 0; l < n; l++)
+    {
+      first[l] = G_MAXINT;
+      last[l] = -1;
+    }
+  for (int i = 0; i < n; i++)
+    {
+      int l = line_of[node_root ((Node *) nodes, i)];
+      if (l < 0)
+        continue;
+      first[l] = MIN (first[l], nodes[i].y);
+      last[l] = MAX (last[l], nodes[i].y);
+    }
+  int stroke = MAX (1, (int) lround (s));
+  /* Per row of the line: which side the ink goes on beyond the band (-1
+   * before, +1 after, 0 neither), and the pixels to mark. */
+  int *side = g_new (int, height + 1), *from = g_new (int, height), *to = g_new (int, height);
+  for (int l = 0; l < n; l++)
+    {
+      if (last[l] < 0 || fit[l].thickness <= 0.0)
+        continue;
+      double t = fit[l].thickness;
+      for (int y = first[l]; y <= last[l]; y++)
+        {
+          double c = fit[l].a + fit[l].b * y;
+          int lo = MAX (0, (int) lround (c - 0.5 * (t - 1.0)));
+          int hi = MIN (width - 1, (int) lround (c + 0.5 * (t - 1.0)));
+          const guint8 *row = mask + (gsize) y * width;
+          side[y] = 0;
+          int x = lo;
+          while (x <= hi && row[x] != 1)
+            x++;
+          if (x > hi)
+            continue;
+          int x0 = x, x1 = x;
+          while (x0 > 0 && row[x0 - 1] == 1)
+            x0--;
+          while (x1 < width - 1 && row[x1 + 1] == 1)
+            x1++;
+          if (x1 - x0 + 1 <= 1.3 * t + 1.0)
+            continue;
+          gboolean before = lo - x0 > 0.5 * s, after = x1 - hi > 0.5 * s;
+          if (before && !after && x0 + stroke <= x1)
+            {
+              side[y] = -1;
+              from[y] = MAX (lo, x0 + stroke);
+              to[y] = x1;
+            }
+          else if (after && !before && x1 - stroke >= x0)
+            {
+              side[y] = 1;
+              from[y] = x0;
+              to[y] = MIN (hi, x1 - stroke);
+            }
+        }
+      side[last[l] + 1] = 0;
+      for (int y = first[l], end; y <= last[l]; y = end)
+        {
+          for (end = y + 1; side[y] != 0 && side[end] == side[y]; end++)
+            ;
+          if (side[y] != 0 && end - y > 2.0 * s)
+            for (int k = y; k < end; k++)
+              mark_rule_pixels (mask, width, height, transposed, k, from[k], to[k]);
+        }
+    }
+  g_free (side);
+  g_free (from);
+  g_free (to);
+  g_free (first);
+  g_free (last);
+}
+
 /* Rules running down the columns of @mask (height rows of width): chains of
  * thin row runs of 1s, each joined to a thin run overlapping it (or its
  * neighbouring column) at most @gap rows above, so that a digit's stroke
@@ -561,11 +656,9 @@ mark_rules (guint8 *mask, int width, int height, double s, gboolean box_sides,
       if (l < 0 || !on_rule_line (&fit[l], nodes[i].y, c, thin)
           || nodes[i].x1 - nodes[i].x0 > 1.3 * fit[l].thickness + 1.0)
         continue;
-      memset (mask + (gsize) nodes[i].y * width + nodes[i].x0, 2, nodes[i].x1 - nodes[i].x0);
-      /* The same pixels in the page itself, row x, column y. */
-      for (int x = nodes[i].x0; transposed != NULL && x < nodes[i].x1; x++)
-        transposed[(gsize) x * height + nodes[i].y] = 2;
+      mark_rule_pixels (mask, width, height, transposed, nodes[i].y, nodes[i].x0, nodes[i].x1 - 1);
     }
+  trim_touching_strokes (mask, width, height, s, transposed, nodes, n, line_of, fit);
   g_free (line_of);
   g_free (fit);
   g_free (is_rule);

@@ -281,6 +281,51 @@ test_rules_flat_stroke (void)
   g_assert_cmpint (kept, >=, stroke - 20);
 }
 
+/* A bowl lying on a rule leaves no stripe of the rule under it (a 6 read as
+ * a 5, a 0 as a 9), but a stroke ending on the rule (a currency sign's bar)
+ * or crossing it keeps its ink there.  Strokes and rule are 8 thick. */
+static void
+test_rules_stroke_on_rule (void)
+{
+  enum { W = 480, H = 200 };
+  g_autofree guint8 *mask = g_new0 (guint8, W * H);
+  for (int x = 20; x < 460; x++)   /* the rule */
+    for (int y = 140; y < 148; y++)
+      mask[y * W + x] = 1;
+  int ring = 0;                    /* a ring of radius 40 dipping 2 into it */
+  for (int y = 0; y < 140; y++)
+    for (int x = 0; x < W; x++)
+      {
+        double r = hypot (x - 150.0, y - 98.0);
+        if (r >= 36.0 && r < 44.0)
+          {
+            mask[y * W + x] = 1;
+            ring++;
+          }
+      }
+  for (int y = 60; y < 142; y++)   /* a bar ending on it */
+    for (int x = 250; x < 258; x++)
+      mask[y * W + x] = 1;
+  for (int y = 60; y < 180; y++)   /* a stem crossing it */
+    for (int x = 350; x < 358; x++)
+      mask[y * W + x] = 1;
+
+  g_assert_cmpint (dg_remove_rules (mask, W, H, 8.0, NULL), ==, 1);
+  for (int x = 140; x <= 160; x++) /* under the bowl, beyond a stroke's width */
+    g_assert_cmpint (mask[146 * W + x], ==, 2);
+  int kept = 0;
+  for (int y = 0; y < 140; y++)
+    for (int x = 0; x < W; x++)
+      {
+        double r = hypot (x - 150.0, y - 98.0);
+        kept += r >= 36.0 && r < 44.0 && mask[y * W + x] == 1;
+      }
+  g_assert_cmpint (kept, ==, ring);
+  g_assert_cmpint (mask[146 * W + 254], ==, 1);
+  g_assert_cmpint (mask[146 * W + 354], ==, 1);
+  g_assert_cmpint (mask[146 * W + 300], ==, 2);
+}
+
 /* A digit's long stroke is not a rule. */
 static void
 test_rules_not_digits (void)
@@ -875,6 +920,7 @@ main (int argc, char **argv)
   g_test_add_func ("/segment/cut/winds", test_cut_winds);
   g_test_add_func ("/segment/rules/removed", test_rules_removed);
   g_test_add_func ("/segment/rules/flat-stroke", test_rules_flat_stroke);
+  g_test_add_func ("/segment/rules/stroke-on-rule", test_rules_stroke_on_rule);
   g_test_add_func ("/segment/rules/not-digits", test_rules_not_digits);
   g_test_add_func ("/segment/read/separated", test_read_separated);
   g_test_add_func ("/segment/read/light-on-dark", test_read_light_on_dark);
