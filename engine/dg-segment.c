@@ -433,6 +433,40 @@ trim_touching_strokes (guint8 *mask, int width, int height, double s, guint8 *tr
   g_free (last);
 }
 
+/* How many times digits' ink crosses chain @root (rows @e->y0 .. @e->y1 of
+ * @mask): stretches of rows without a run of the chain where ink that is
+ * no rule's lies where the chain would go.  A currency sign's bar, from a
+ * box's top to the rule under the digits, is crossed by the S; a box's side
+ * is crossed by no more than a digit touching it. */
+static int
+ink_crossings (const guint8 *mask, int width, Node *nodes, int n, int root, const Extent *e)
+{
+  int rows = e->y1 - e->y0 + 1;
+  int *centre = g_new (int, rows);
+  for (int k = 0; k < rows; k++)
+    centre[k] = -1;
+  for (int i = 0; i < n; i++)
+    if (node_root (nodes, i) == root)
+      centre[nodes[i].y - e->y0] = (nodes[i].x0 + nodes[i].x1 - 1) / 2;
+  int crossings = 0, last = centre[0];
+  for (int k = 0; k < rows; k++)
+    {
+      if (centre[k] >= 0)
+        {
+          last = centre[k];
+          continue;
+        }
+      int end = k;
+      gboolean ink = FALSE;
+      for (; end < rows && centre[end] < 0; end++)
+        ink |= mask[(gsize) (e->y0 + end) * width + last] == 1;
+      crossings += ink;
+      k = end - 1;
+    }
+  g_free (centre);
+  return crossings;
+}
+
 /* Rules running down the columns of @mask (height rows of width): chains of
  * thin row runs of 1s, each joined to a thin run overlapping it (or its
  * neighbouring column) at most @gap rows above, so that a digit's stroke
@@ -535,7 +569,8 @@ mark_rules (guint8 *mask, int width, int height, double s, gboolean box_sides,
                                     e->y0 - thin - 1, e->y0 + thin + 1))
                      && (e->y1 >= height - 2
                          || rule_near (mask, width, height, e->x0 - thin, e->x1 + thin,
-                                       e->y1 - thin - 1, e->y1 + thin + 1));
+                                       e->y1 - thin - 1, e->y1 + thin + 1))
+                     && ink_crossings (mask, width, nodes, n, i, e) <= 1;
       if (is_rule[i])
         {
           found++;

@@ -326,6 +326,40 @@ test_rules_stroke_on_rule (void)
   g_assert_cmpint (mask[146 * W + 300], ==, 2);
 }
 
+/* A "$" whose bar runs from a box's top to the rule under the digits is
+ * no side of the box, though both its ends meet rules: the S crosses it
+ * three times, where nothing crosses the box's sides.  It read as an 8. */
+static void
+test_rules_currency_bar (void)
+{
+  enum { W = 400, H = 200 };
+  g_autofree guint8 *mask = g_new0 (guint8, W * H);
+  for (int x = 20; x < 380; x++)
+    for (int t = 0; t < 4; t++)
+      {
+        mask[(20 + t) * W + x] = 1;  /* top */
+        mask[(176 + t) * W + x] = 1; /* bottom */
+        mask[(140 + t) * W + x] = 1; /* the rule under the digits */
+      }
+  for (int y = 20; y < 180; y++)
+    for (int t = 0; t < 4; t++)
+      {
+        mask[y * W + 20 + t] = 1;
+        mask[y * W + 376 + t] = 1;
+      }
+  for (int y = 24; y < 140; y++)   /* the bar, 4 wide */
+    for (int x = 78; x < 82; x++)
+      mask[y * W + x] = 1;
+  for (int k = 0; k < 3; k++)      /* the S's three strokes across it */
+    fill (mask, W, 60, 100, 50 + 35 * k, 56 + 35 * k, 1);
+
+  g_assert_cmpint (dg_remove_rules (mask, W, H, 8.0, NULL), ==, 5);
+  g_assert_cmpint (mask[100 * W + 22], ==, 2);
+  g_assert_cmpint (mask[100 * W + 378], ==, 2);
+  for (int y = 30; y < 135; y++)
+    g_assert_cmpint (mask[y * W + 80], ==, 1);
+}
+
 /* A digit's long stroke is not a rule. */
 static void
 test_rules_not_digits (void)
@@ -921,6 +955,7 @@ main (int argc, char **argv)
   g_test_add_func ("/segment/rules/removed", test_rules_removed);
   g_test_add_func ("/segment/rules/flat-stroke", test_rules_flat_stroke);
   g_test_add_func ("/segment/rules/stroke-on-rule", test_rules_stroke_on_rule);
+  g_test_add_func ("/segment/rules/currency-bar", test_rules_currency_bar);
   g_test_add_func ("/segment/rules/not-digits", test_rules_not_digits);
   g_test_add_func ("/segment/read/separated", test_read_separated);
   g_test_add_func ("/segment/read/light-on-dark", test_read_light_on_dark);
