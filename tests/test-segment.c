@@ -148,6 +148,18 @@ fill (guint8 *mask, int W, int x0, int x1, int y0, int y1, guint8 value)
     memset (mask + (gsize) y * W + x0, value, x1 - x0);
 }
 
+/* Draws a box's border, columns [x0, x1) x rows [y0, y1), and a rule
+ * across it at row @rule_y, all @t thick. */
+static void
+ruled_box (guint8 *mask, int W, int x0, int x1, int y0, int y1, int rule_y, int t)
+{
+  fill (mask, W, x0, x1, y0, y0 + t, 1);
+  fill (mask, W, x0, x1, y1 - t, y1, 1);
+  fill (mask, W, x0, x1, rule_y, rule_y + t, 1);
+  fill (mask, W, x0, x0 + t, y0, y1, 1);
+  fill (mask, W, x1 - t, x1, y0, y1, 1);
+}
+
 /* Two touching digits whose boxes overlap: an L (1) whose foot runs under
  * a 7 (2) whose bar hangs over the L's stem, the 7's stem touching the
  * foot through one pixel.  In every row one lies left of the other, so the
@@ -195,19 +207,7 @@ test_rules_removed (void)
 {
   enum { W = 600, H = 200 };
   g_autofree guint8 *mask = g_new0 (guint8, W * H);
-  for (int x = 20; x < 580; x++)
-    for (int t = 0; t < 3; t++)
-      {
-        mask[(20 + t) * W + x] = 1;  /* top */
-        mask[(177 + t) * W + x] = 1; /* bottom */
-        mask[(140 + t) * W + x] = 1; /* the rule under the digits */
-      }
-  for (int y = 20; y < 180; y++)
-    for (int t = 0; t < 3; t++)
-      {
-        mask[y * W + 20 + t] = 1;
-        mask[y * W + 577 + t] = 1;
-      }
+  ruled_box (mask, W, 20, 580, 20, 180, 140, 3);
   /* A ring of radius 40 (stroke 8) sitting on the rule. */
   int ring = 0;
   for (int y = 0; y < H; y++)
@@ -334,19 +334,7 @@ test_rules_currency_bar (void)
 {
   enum { W = 400, H = 200 };
   g_autofree guint8 *mask = g_new0 (guint8, W * H);
-  for (int x = 20; x < 380; x++)
-    for (int t = 0; t < 4; t++)
-      {
-        mask[(20 + t) * W + x] = 1;  /* top */
-        mask[(176 + t) * W + x] = 1; /* bottom */
-        mask[(140 + t) * W + x] = 1; /* the rule under the digits */
-      }
-  for (int y = 20; y < 180; y++)
-    for (int t = 0; t < 4; t++)
-      {
-        mask[y * W + 20 + t] = 1;
-        mask[y * W + 376 + t] = 1;
-      }
+  ruled_box (mask, W, 20, 380, 20, 180, 140, 4);
   for (int y = 24; y < 140; y++)   /* the bar, 4 wide */
     for (int x = 78; x < 82; x++)
       mask[y * W + x] = 1;
