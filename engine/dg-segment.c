@@ -115,6 +115,8 @@
 #define KEEP_TALL 0.7        /* a line read as nothing is read again keeping atoms this tall (H) */
 #define DROP_BASE 0.3        /* leaving an atom out costs 0.3 + 2.7 x its area */
 #define DROP_AREA 2.7        /* relative to a digit's, */
+#define DROP_TALL_AREA 0.5   /* at least half a digit's when it is 0.7 H tall, but at a line's
+                              * ends: a thin 2 was left out ("$290-" read "90"), */
 #define DROP_CAP 2.0         /* up to two digits' worth (a fused "67" is no comma), or as
                               * many as it is wide in H: seven digits fused into a blob
                               * were left out as a sign, and "459141818" read "18" */
@@ -1728,6 +1730,8 @@ drop_cost (const Component *c, double digit_area, double H, gboolean edge)
 {
   double cap = MAX (DROP_CAP, (c->x1 - c->x0 + 1) / H);
   double area = MIN (cap, c->area / MAX (digit_area, 1.0));
+  if (!edge && c->y1 - c->y0 + 1 >= KEEP_TALL * H)
+    area = MAX (area, DROP_TALL_AREA);
   return -(DROP_BASE + (edge ? EDGE_DROP_AREA : DROP_AREA) * area);
 }
 
