@@ -355,9 +355,12 @@ mark_rule_pixels (guint8 *mask, int width, int height, guint8 *transposed, int y
  * stretch under the stroke stayed: a stripe under a 6's bowl read it as a
  * 5, a nub under a 0 as a 9.  Where such runs (going on beyond the rule's
  * band on one side only) follow each other for more than two strokes' width
- * (@s) along the rule, each keeps a stroke's width of ink and loses the
- * rest of the band (@fit of the chain's line, @line_of per chain).  A stroke
- * crossing the rule, or ending on it (a currency sign's bar), stays whole. */
+ * (@s) along the rule, each keeps two strokes' width of ink and loses the
+ * rest of the band (@fit of the chain's line, @line_of per chain): keeping
+ * one, a blurred 8 lost the bottom of its loop and read 0, a flat 0 lost
+ * height, and with it the line's digit height, and was cut in two.  A
+ * stroke crossing the rule, or ending on it (a currency sign's bar), stays
+ * whole. */
 static void
 trim_touching_strokes (guint8 *mask, int width, int height, double s, guint8 *transposed,
                        const Node *nodes, int n, const int *line_of, const RuleFit *fit)
@@ -376,7 +379,7 @@ trim_touching_strokes (guint8 *mask, int width, int height, double s, guint8 *tr
       first[l] = MIN (first[l], nodes[i].y);
       last[l] = MAX (last[l], nodes[i].y);
     }
-  int stroke = MAX (1, (int) lround (s));
+  int keep = MAX (1, (int) lround (2.0 * s));
   /* Per row of the line: which side the ink goes on beyond the band (-1
    * before, +1 after, 0 neither), and the pixels to mark. */
   int *side = g_new (int, height + 1), *from = g_new (int, height), *to = g_new (int, height);
@@ -405,17 +408,17 @@ trim_touching_strokes (guint8 *mask, int width, int height, double s, guint8 *tr
           if (x1 - x0 + 1 <= 1.3 * t + 1.0)
             continue;
           gboolean before = lo - x0 > 0.5 * s, after = x1 - hi > 0.5 * s;
-          if (before && !after && x0 + stroke <= x1)
+          if (before && !after && x0 + keep <= x1)
             {
               side[y] = -1;
-              from[y] = MAX (lo, x0 + stroke);
+              from[y] = MAX (lo, x0 + keep);
               to[y] = x1;
             }
-          else if (after && !before && x1 - stroke >= x0)
+          else if (after && !before && x1 - keep >= x0)
             {
               side[y] = 1;
               from[y] = x0;
-              to[y] = MIN (hi, x1 - stroke);
+              to[y] = MIN (hi, x1 - keep);
             }
         }
       side[last[l] + 1] = 0;

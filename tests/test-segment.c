@@ -281,17 +281,16 @@ test_rules_flat_stroke (void)
   g_assert_cmpint (kept, >=, stroke - 20);
 }
 
-/* A bowl lying on a rule leaves no stripe of the rule under it (a 6 read as
- * a 5, a 0 as a 9), but a stroke ending on the rule (a currency sign's bar)
- * or crossing it keeps its ink there.  Strokes and rule are 8 thick. */
+/* A bowl lying on a rule leaves no stripe of the rule under it beyond two
+ * strokes' width (a 6 read as a 5, a 0 as a 9), but a stroke ending on the
+ * rule (a currency sign's bar) or crossing it keeps its ink there.
+ * Strokes 8 thick, the rule 12. */
 static void
 test_rules_stroke_on_rule (void)
 {
   enum { W = 480, H = 200 };
   g_autofree guint8 *mask = g_new0 (guint8, W * H);
-  for (int x = 20; x < 460; x++)   /* the rule */
-    for (int y = 140; y < 148; y++)
-      mask[y * W + x] = 1;
+  fill (mask, W, 20, 460, 140, 152, 1); /* the rule */
   int ring = 0;                    /* a ring of radius 40 dipping 2 into it */
   for (int y = 0; y < 140; y++)
     for (int x = 0; x < W; x++)
@@ -303,16 +302,12 @@ test_rules_stroke_on_rule (void)
             ring++;
           }
       }
-  for (int y = 60; y < 142; y++)   /* a bar ending on it */
-    for (int x = 250; x < 258; x++)
-      mask[y * W + x] = 1;
-  for (int y = 60; y < 180; y++)   /* a stem crossing it */
-    for (int x = 350; x < 358; x++)
-      mask[y * W + x] = 1;
+  fill (mask, W, 250, 258, 60, 142, 1); /* a bar ending on it */
+  fill (mask, W, 350, 358, 60, 180, 1); /* a stem crossing it */
 
   g_assert_cmpint (dg_remove_rules (mask, W, H, 8.0, NULL), ==, 1);
-  for (int x = 140; x <= 160; x++) /* under the bowl, beyond a stroke's width */
-    g_assert_cmpint (mask[146 * W + x], ==, 2);
+  for (int x = 140; x <= 160; x++) /* under the bowl, beyond two strokes' width */
+    g_assert_cmpint (mask[150 * W + x], ==, 2);
   int kept = 0;
   for (int y = 0; y < 140; y++)
     for (int x = 0; x < W; x++)
@@ -321,9 +316,9 @@ test_rules_stroke_on_rule (void)
         kept += r >= 36.0 && r < 44.0 && mask[y * W + x] == 1;
       }
   g_assert_cmpint (kept, ==, ring);
-  g_assert_cmpint (mask[146 * W + 254], ==, 1);
-  g_assert_cmpint (mask[146 * W + 354], ==, 1);
-  g_assert_cmpint (mask[146 * W + 300], ==, 2);
+  g_assert_cmpint (mask[150 * W + 254], ==, 1);
+  g_assert_cmpint (mask[150 * W + 354], ==, 1);
+  g_assert_cmpint (mask[150 * W + 300], ==, 2);
 }
 
 /* A "$" whose bar runs from a box's top to the rule under the digits is
