@@ -115,8 +115,8 @@
 #define KEEP_TALL 0.7        /* a line read as nothing is read again keeping atoms this tall (H) */
 #define DROP_BASE 0.3        /* leaving an atom out costs 0.3 + 2.7 x its area */
 #define DROP_AREA 2.7        /* relative to a digit's, */
-#define DROP_TALL_AREA 0.5   /* at least half a digit's when it is 0.7 H tall, but at a line's
-                              * ends: a thin 2 was left out ("$290-" read "90"), */
+#define DROP_TALL_AREA 0.5   /* at least half a digit's when it is 0.7 H tall and not cheap
+                              * to leave out: a thin 2 was ("$290-" read "90"), */
 #define DROP_CAP 2.0         /* up to two digits' worth (a fused "67" is no comma), or as
                               * many as it is wide in H: seven digits fused into a blob
                               * were left out as a sign, and "459141818" read "18" */
@@ -363,7 +363,7 @@ mark_rule_pixels (guint8 *mask, int width, int height, guint8 *transposed, int y
  * whole. */
 static void
 trim_touching_strokes (guint8 *mask, int width, int height, double s, guint8 *transposed,
-                       const Node *nodes, int n, const int *line_of, const RuleFit *fit)
+                       Node *nodes, int n, const int *line_of, const RuleFit *fit)
 {
   int *first = g_new (int, MAX (n, 1)), *last = g_new (int, MAX (n, 1)); /* per line: rows */
   for (int l = 0; l < n; l++)
@@ -373,7 +373,7 @@ trim_touching_strokes (guint8 *mask, int width, int height, double s, guint8 *tr
     }
   for (int i = 0; i < n; i++)
     {
-      int l = line_of[node_root ((Node *) nodes, i)];
+      int l = line_of[node_root (nodes, i)];
       if (l < 0)
         continue;
       first[l] = MIN (first[l], nodes[i].y);
