@@ -356,14 +356,15 @@ mark_rule_pixels (guint8 *mask, int width, int height, guint8 *transposed, int y
  * 5, a nub under a 0 as a 9.  Where such runs (going on beyond the rule's
  * band on one side only) follow each other for more than two strokes' width
  * (@s) along the rule, each keeps two strokes' width of ink and loses the
- * rest of the band (@fit of the chain's line, @line_of per chain): keeping
+ * rest of the band (@fit of the chains' lines, @line_of and @ext per
+ * chain): keeping
  * one, a blurred 8 lost the bottom of its loop and read 0, a flat 0 lost
  * height, and with it the line's digit height, and was cut in two.  A
  * stroke crossing the rule, or ending on it (a currency sign's bar), stays
  * whole. */
 static void
 trim_touching_strokes (guint8 *mask, int width, int height, double s, guint8 *transposed,
-                       Node *nodes, int n, const int *line_of, const RuleFit *fit)
+                       const Extent *ext, int n, const int *line_of, const RuleFit *fit)
 {
   int *first = g_new (int, MAX (n, 1)), *last = g_new (int, MAX (n, 1)); /* per line: rows */
   for (int l = 0; l < n; l++)
@@ -371,14 +372,12 @@ trim_touching_strokes (guint8 *mask, int width, int height, double s, guint8 *tr
       first[l] = G_MAXINT;
       last[l] = -1;
     }
-  for (int i = 0; i < n; i++)
-    {
-      int l = line_of[node_root (nodes, i)];
-      if (l < 0)
-        continue;
-      first[l] = MIN (first[l], nodes[i].y);
-      last[l] = MAX (last[l], nodes[i].y);
-    }
+  for (int r = 0; r < n; r++) /* every chain on a line is a root */
+    if (line_of[r] >= 0)
+      {
+        first[line_of[r]] = MIN (first[line_of[r]], ext[r].y0);
+        last[line_of[r]] = MAX (last[line_of[r]], ext[r].y1);
+      }
   int keep = MAX (1, (int) lround (2.0 * s));
   /* Per row of the line: which side the ink goes on beyond the band (-1
    * before, +1 after, 0 neither), and the pixels to mark. */
@@ -698,7 +697,7 @@ mark_rules (guint8 *mask, int width, int height, double s, gboolean box_sides,
         continue;
       mark_rule_pixels (mask, width, height, transposed, nodes[i].y, nodes[i].x0, nodes[i].x1 - 1);
     }
-  trim_touching_strokes (mask, width, height, s, transposed, nodes, n, line_of, fit);
+  trim_touching_strokes (mask, width, height, s, transposed, ext, n, line_of, fit);
   g_free (line_of);
   g_free (fit);
   g_free (is_rule);
@@ -1729,13 +1728,13 @@ piece_score (const Piece *piece, const LineWork *work)
 }
 
 static double
-drop_cost (const Component *c, double digit_area, double H, gboolean edge)
+drop_cost (const Component *c, double digit_area, double H, gboolean cheap)
 {
   double cap = MAX (DROP_CAP, (c->x1 - c->x0 + 1) / H);
   double area = MIN (cap, c->area / MAX (digit_area, 1.0));
-  if (!edge && c->y1 - c->y0 + 1 >= KEEP_TALL * H)
+  if (!cheap && c->y1 - c->y0 + 1 >= KEEP_TALL * H)
     area = MAX (area, DROP_TALL_AREA);
-  return -(DROP_BASE + (edge ? EDGE_DROP_AREA : DROP_AREA) * area);
+  return -(DROP_BASE + (cheap ? EDGE_DROP_AREA : DROP_AREA) * area);
 }
 
 /* Signs stand before or after an amount, and a currency sign's bar stands
