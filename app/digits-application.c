@@ -17,6 +17,8 @@ struct _DigitsApplication
   char *strings_model_path;
   DgModel *pairs_model;   /* reads two overlapping digits in them; NULL: not done */
   char *pairs_model_path;
+  DgModel *scan_model;    /* reads their digits again with model; NULL: not done */
+  char *scan_model_path;
   GError *model_error;  /* why there is no model */
   GSettings *settings;  /* NULL without an installed schema */
 };
@@ -112,6 +114,11 @@ load_model (DigitsApplication *self)
    * between them allow. */
   if (!load_one (dg_model_find_pairs_weights, &self->pairs_model, &self->pairs_model_path, &error))
     g_message ("No pair model, reading overlapping digits by cuts alone: %s", error->message);
+  g_clear_error (&error);
+  /* Without the scan model, the digit model alone reads pages' digits again. */
+  if (!load_one (dg_model_find_scan_weights, &self->scan_model, &self->scan_model_path, &error))
+    g_message ("No scan model, reading digits again with the digit model alone: %s",
+               error->message);
 }
 
 static void
@@ -135,6 +142,8 @@ on_about_activated (GSimpleAction *action, GVariant *parameter, gpointer user_da
                           self->strings_model != NULL ? self->strings_model_path : "(none)");
   g_string_append_printf (debug_info, "Pair weights: %s\n",
                           self->pairs_model != NULL ? self->pairs_model_path : "(none)");
+  g_string_append_printf (debug_info, "Scan weights: %s\n",
+                          self->scan_model != NULL ? self->scan_model_path : "(none)");
   if (self->model != NULL)
     {
       const char *keys[] = { "arch", "dataset", "epochs", "val_accuracy", "test_accuracy" };
@@ -226,6 +235,8 @@ digits_application_finalize (GObject *object)
   g_clear_pointer (&self->strings_model_path, g_free);
   g_clear_pointer (&self->pairs_model, dg_model_free);
   g_clear_pointer (&self->pairs_model_path, g_free);
+  g_clear_pointer (&self->scan_model, dg_model_free);
+  g_clear_pointer (&self->scan_model_path, g_free);
   g_clear_error (&self->model_error);
   g_clear_object (&self->settings);
 
@@ -284,6 +295,14 @@ digits_application_get_pairs_model (DigitsApplication *self)
   g_return_val_if_fail (DIGITS_IS_APPLICATION (self), NULL);
 
   return self->pairs_model;
+}
+
+DgModel *
+digits_application_get_scan_model (DigitsApplication *self)
+{
+  g_return_val_if_fail (DIGITS_IS_APPLICATION (self), NULL);
+
+  return self->scan_model;
 }
 
 GSettings *

@@ -51,6 +51,7 @@ struct _DigitsWindow
   DgModel *model;                /* the application's; NULL if it could not load */
   DgModel *strings_model;        /* the application's, for images of several digits */
   DgModel *pairs_model;          /* the application's, for overlapping digits; or NULL */
+  DgModel *scan_model;           /* the application's, reads their digits again; or NULL */
   guint predict_source;          /* a prediction waiting to run, or 0 */
   GCancellable *read_cancellable; /* the image being read, or NULL */
   guint pending_saves;
@@ -75,6 +76,7 @@ typedef struct
   DgModel *model;        /* the application's, prepared: threads may share it */
   DgModel *strings_model; /* likewise, for reading digit by digit */
   DgModel *pairs_model;   /* likewise, for overlapping digits; or NULL */
+  DgModel *scan_model;    /* likewise, to read the digits again; or NULL */
   GdkPixbuf *display;    /* out: what to show, for a file */
   float input[DG_IMAGE_PIXELS]; /* out: (28, 28) for the network, one digit */
   float probs[DG_CLASSES];      /* out: (10) what it read there */
@@ -537,8 +539,9 @@ read_image_thread (GTask *task, gpointer source_object, gpointer task_data,
 
   /* Digit by digit, as digits-cli recognize reads an image: ruled lines and
    * marks left out, touching digits cut apart. */
-  page = dg_read_digits (reading->strings_model, reading->model, reading->pairs_model, grey->grey,
-                         grey->width, grey->height, grey->width, &error);
+  page = dg_read_digits (reading->strings_model, reading->model, reading->scan_model,
+                         reading->pairs_model, grey->grey, grey->width, grey->height, grey->width,
+                         &error);
   if (page != NULL && page->n_digits > 1)
     {
       reading->page = g_steal_pointer (&page);
@@ -660,6 +663,7 @@ start_reading (DigitsWindow *self, Reading *reading)
   reading->model = self->model;
   reading->strings_model = self->strings_model;
   reading->pairs_model = self->pairs_model;
+  reading->scan_model = self->scan_model;
   self->read_cancellable = g_cancellable_new ();
   task = g_task_new (self, self->read_cancellable, on_read_image_done, NULL);
   g_task_set_source_tag (task, start_reading);
@@ -975,6 +979,7 @@ digits_window_set_up (DigitsWindow *self, DigitsApplication *application)
   self->model = digits_application_get_model (application, &model_error);
   self->strings_model = digits_application_get_strings_model (application);
   self->pairs_model = digits_application_get_pairs_model (application);
+  self->scan_model = digits_application_get_scan_model (application);
   if (self->model == NULL)
     {
       g_autofree char *description = g_strdup_printf (

@@ -74,6 +74,13 @@ load_pairs_weights (const char *path, GError **error)
   return load_from (path, dg_model_find_pairs_weights, error);
 }
 
+/* @path, or the shipped scan model: the digit model's partner in pages. */
+static DgModel *
+load_scan_weights (const char *path, GError **error)
+{
+  return load_from (path, dg_model_find_scan_weights, error);
+}
+
 static gboolean
 load_split (const char *dir, const char *split, DgIdx **images, DgIdx **labels, GError **error)
 {
@@ -521,7 +528,7 @@ cmd_bench (int argc, char **argv)
     { NULL }
   };
   g_autoptr (GError) error = NULL;
-  g_autoptr (DgModel) model = NULL, strings_model = NULL, pairs_model = NULL;
+  g_autoptr (DgModel) model = NULL, strings_model = NULL, pairs_model = NULL, scan_model = NULL;
 
   if (!parse_options ("- latency and throughput of the engine", NULL, entries, &argc, &argv))
     return 2;
@@ -545,7 +552,9 @@ cmd_bench (int argc, char **argv)
     strings_model = weights != NULL || arch != NULL ? NULL : load_strings_weights (NULL, &error);
   if (strings_model != NULL)
     pairs_model = load_pairs_weights (NULL, &error);
-  if (model == NULL || (weights == NULL && arch == NULL && pairs_model == NULL))
+  if (pairs_model != NULL)
+    scan_model = load_scan_weights (NULL, &error);
+  if (model == NULL || (weights == NULL && arch == NULL && scan_model == NULL))
     {
       g_printerr ("digits-cli bench: %s\n", error->message);
       return 1;
@@ -664,7 +673,7 @@ cmd_bench (int argc, char **argv)
     {
       gint64 s0 = g_get_monotonic_time ();
       g_autoptr (DgReading) reading
-          = dg_read_digits (strings_model != NULL ? strings_model : model, model, pairs_model,
+          = dg_read_digits (strings_model != NULL ? strings_model : model, model, scan_model, pairs_model,
                             cheque, CHEQUE_W, CHEQUE_H, CHEQUE_W, &error);
       double us = (double) (g_get_monotonic_time () - s0);
       if (reading == NULL)
@@ -722,6 +731,7 @@ typedef struct
   DgModel *model;            /* reads one digit */
   DgModel *strings_model;    /* reads pages (dg_read_digits); NULL with --single */
   DgModel *pairs_model;      /* and overlapping digits in them; NULL: none */
+  DgModel *scan_model;       /* the digit model's partner in pages; NULL: none */
   gboolean single;
   Recognition *results;      /* (n_inputs) in input order */
   GMutex lock;
@@ -803,8 +813,8 @@ recognize_one (Recognition *r, RecognizeRun *run)
       return;
     }
 
-  r->reading = dg_read_digits (run->strings_model, run->model, run->pairs_model, image->grey,
-                               image->width, image->height, image->width, &error);
+  r->reading = dg_read_digits (run->strings_model, run->model, run->scan_model, run->pairs_model,
+                               image->grey, image->width, image->height, image->width, &error);
   if (r->reading == NULL)
     {
       if (g_error_matches (error, DG_PREPROCESS_ERROR, DG_PREPROCESS_ERROR_NOTHING_TO_READ))
@@ -1096,6 +1106,7 @@ static int
 cmd_recognize (int argc, char **argv)
 {
   g_autofree char *weights = NULL, *strings_weights = NULL, *pairs_weights = NULL;
+  g_autofree char *scan_weights = NULL;
   g_autofree char *format = NULL, *output = NULL, *dump = NULL;
   gboolean single = FALSE;
   int threads = 0, jobs = 0;
@@ -1103,6 +1114,7 @@ cmd_recognize (int argc, char **argv)
     { "weights", 0, 0, G_OPTION_ARG_FILENAME, &weights, "Weights file (default: the shipped digit model; with this and no --strings-weights, pages are read with it too)", "FILE" },
     { "strings-weights", 0, 0, G_OPTION_ARG_FILENAME, &strings_weights, "Weights to read pages of several digits with (default: the shipped strings model)", "FILE" },
     { "pairs-weights", 0, 0, G_OPTION_ARG_FILENAME, &pairs_weights, "Weights to read two overlapping digits with (default: the shipped pair model; none with --weights)", "FILE" },
+    { "scan-weights", 0, 0, G_OPTION_ARG_FILENAME, &scan_weights, "Weights that read the digits of a page again with the digit model (default: the shipped scan model; none with --weights)", "FILE" },
     { "format", 0, 0, G_OPTION_ARG_STRING, &format, "text, json or csv (text)", "FORMAT" },
     { "single", 0, 0, G_OPTION_ARG_NONE, &single, "Read each input as one digit", NULL },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Write the results to FILE (atomically) instead of stdout", "FILE" },
@@ -1112,7 +1124,7 @@ cmd_recognize (int argc, char **argv)
     { NULL }
   };
   g_autoptr (GError) error = NULL;
-  g_autoptr (DgModel) model = NULL, strings_model = NULL, pairs_model = NULL;
+  g_autoptr (DgModel) model = NULL, strings_model = NULL, pairs_model = NULL, scan_model = NULL;
   g_autoptr (GString) out = g_string_new (NULL);
   int status = 0;
 
@@ -1170,7 +1182,12 @@ cmd_recognize (int argc, char **argv)
   gboolean want_pairs = strings_model != NULL && (weights == NULL || pairs_weights != NULL);
   if (want_pairs)
     pairs_model = load_pairs_weights (pairs_weights, &error);
-  if (model == NULL || (!single && strings_model == NULL) || (want_pairs && pairs_model == NULL))
+  /* And so without the scan model. */
+  gboolean want_scan = strings_model != NULL && (weights == NULL || scan_weights != NULL);
+  if (want_scan && error == NULL)
+    scan_model = load_scan_weights (scan_weights, &error);
+  if (model == NULL || (!single && strings_model == NULL) || (want_pairs && pairs_model == NULL)
+      || (want_scan && scan_model == NULL))
     {
       g_printerr ("digits-cli recognize: %s\n", error->message);
       return 1;
@@ -1180,8 +1197,11 @@ cmd_recognize (int argc, char **argv)
     dg_model_prepare (strings_model);
   if (pairs_model != NULL)
     dg_model_prepare (pairs_model);
+  if (scan_model != NULL)
+    dg_model_prepare (scan_model);
 
-  RecognizeRun run = { model, strings_model, pairs_model, single, g_new0 (Recognition, n_inputs) };
+  RecognizeRun run = { model, strings_model, pairs_model, scan_model, single,
+                       g_new0 (Recognition, n_inputs) };
   g_mutex_init (&run.lock);
   g_cond_init (&run.finished);
   for (int i = 0; i < n_inputs; i++)

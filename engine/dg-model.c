@@ -1275,3 +1275,9 @@ dg_model_find_pairs_weights (GError **error)
 {
   return find_weights (DG_WEIGHTS_PAIRS, "DIGITS_PAIRS_WEIGHTS", error);
 }
+
+char *
+dg_model_find_scan_weights (GError **error)
+{
+  return find_weights (DG_WEIGHTS_SCAN, "DIGITS_SCAN_WEIGHTS", error);
+}

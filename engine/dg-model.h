@@ -137,6 +137,12 @@ const char *dg_model_get_metadata (const DgModel *model, const char *key);
  * field (dg_preprocess_pair): the left one, and from the image mirrored the
  * right one; one digit alone, or anything else, it is unsure of. */
 #define DG_WEIGHTS_PAIRS   "mnist-pairs.safetensors"
+/* The scan model is the digit model's recipe with a share of the distorted
+ * images blurred too (train --blur), as a scan or a photo softens small
+ * writing, and another seed; dg_read_digits asks it and the digit model
+ * for a second opinion.  In scanned pages it reads a 6 whose loop the scan
+ * closed as a 6 where the digit model reads 0. */
+#define DG_WEIGHTS_SCAN    "mnist-scan.safetensors"
 
 /* The digit model's weights: $DIGITS_WEIGHTS, the source tree's
  * data/weights (when run from a build directory), then the installed data
@@ -147,6 +153,8 @@ char *dg_model_find_default_weights (GError **error);
 char *dg_model_find_strings_weights (GError **error);
 /* The pair model's ($DIGITS_PAIRS_WEIGHTS first). */
 char *dg_model_find_pairs_weights (GError **error);
+/* The scan model's ($DIGITS_SCAN_WEIGHTS first). */
+char *dg_model_find_scan_weights (GError **error);
 
 /* Call after changing params/buffers by hand so the inference plan is rebuilt. */
 void dg_model_changed (DgModel *model);

@@ -82,7 +82,9 @@ typedef struct
  * (DG_WEIGHTS_STRINGS) reads pages best: it knows a pair or a piece of a
  * digit from a digit.  With @second (the digit model, DG_WEIGHTS_DIGIT; or
  * NULL), each digit read whole rather than cut out of touching ink is read
- * again by it, and its probabilities are the mean of the two.  With @pairs
+ * again by it, and its probabilities are the mean of the two.  With @scan
+ * (the scan model, DG_WEIGHTS_SCAN; or NULL) too, the second reading is
+ * the mean of @second's and @scan's.  With @pairs
  * (the pair model, DG_WEIGHTS_PAIRS; or NULL), atoms wide enough to be two
  * digits are also read as two that overlap, which no cut parts.  No ink, or
  * only ink that is no digit (specks, rules, marks shorter than a digit), is
@@ -90,8 +92,9 @@ typedef struct
  * need be unsure.  The models are prepared (dg_model_prepare) on first
  * use; several threads may then read with them at once.  About 22 ms for
  * a 2500 x 1100 scan with eight digits on one core (digits-cli bench). */
-DgReading *dg_read_digits (DgModel *model, DgModel *second, DgModel *pairs, const guint8 *grey,
-                           int width, int height, int stride, GError **error);
+DgReading *dg_read_digits (DgModel *model, DgModel *second, DgModel *scan, DgModel *pairs,
+                           const guint8 *grey, int width, int height, int stride,
+                           GError **error);
 
 /* The classifier dg_read_digits uses, @user_data the model: its
  * probabilities, and for the fit the log of the top one (the strings

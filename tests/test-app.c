@@ -121,6 +121,16 @@ pairs_model (void)
   return loaded;
 }
 
+/* The model the window reads those digits again with, beside model (). */
+static DgModel *
+scan_model (void)
+{
+  DgModel *loaded = digits_application_get_scan_model (app);
+
+  g_assert_nonnull (loaded);
+  return loaded;
+}
+
 /* --- Reading the window back --- */
 
 static gboolean
@@ -940,8 +950,7 @@ write_page (const char *name, const int *indices, int n_indices, char **path, GS
   g_assert_no_error (error);
   grey = dg_grey_image_load (*path, &error);
   g_assert_no_error (error);
-  page = dg_read_digits (strings_model (), model (),
-                         pairs_model (),
+  page = dg_read_digits (strings_model (), model (), scan_model (), pairs_model (),
                          grey->grey, grey->width, grey->height, grey->width, &error);
   g_assert_no_error (error);
   return page;

@@ -172,11 +172,13 @@ for bad in missing text truncated empty bomb; do
 done
 grep -q "bomb.png: 100000 x 100000 pixels is over the limit" "$tmp/rec.err" || fail "the bomb was not refused by its header"
 
-# A bad pair model: a clear error naming the file, exit status 1.
-set +e
-"$cli" recognize --pairs-weights "$tmp/truncated.safetensors" "$tmp/one.png" > /dev/null 2> "$tmp/err"
-status=$?
-set -e
-[ $status -eq 1 ] && grep -q "truncated.safetensors" "$tmp/err" || fail "bad --pairs-weights: $status $(cat "$tmp/err")"
+# A bad pair or scan model: a clear error naming the file, exit status 1.
+for flag in --pairs-weights --scan-weights; do
+  set +e
+  "$cli" recognize "$flag" "$tmp/truncated.safetensors" "$tmp/one.png" > /dev/null 2> "$tmp/err"
+  status=$?
+  set -e
+  [ $status -eq 1 ] && grep -q "truncated.safetensors" "$tmp/err" || fail "bad $flag: $status $(cat "$tmp/err")"
+done
 
 echo "cli: all checks passed"

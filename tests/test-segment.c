@@ -47,45 +47,28 @@ draw_line (Page *page, double ax, double ay, double bx, double by, double width,
                    ink);
 }
 
-/* What the program reads pages with: the strings model, and the digit
- * model's second opinion on digits read whole. */
+/* The shipped model @find finds, loaded on first use into *@cache: what
+ * the program reads pages with. */
 static DgModel *
-load_shipped (char *(*find) (GError **))
+load_shipped (DgModel **cache, char *(*find) (GError **))
 {
+  if (*cache != NULL)
+    return *cache;
   g_autoptr (GError) error = NULL;
   g_autofree char *path = find (&error);
   g_assert_no_error (error);
-  DgModel *model = dg_model_load (path, &error);
+  *cache = dg_model_load (path, &error);
   g_assert_no_error (error);
-  return model;
+  return *cache;
 }
 
-static DgModel *
-shipped_model (void)
-{
-  static DgModel *model;
-  if (model == NULL)
-    model = load_shipped (dg_model_find_strings_weights);
-  return model;
-}
-
-static DgModel *
-pairs_model (void)
-{
-  static DgModel *model;
-  if (model == NULL)
-    model = load_shipped (dg_model_find_pairs_weights);
-  return model;
-}
-
-static DgModel *
-digit_model (void)
-{
-  static DgModel *model;
-  if (model == NULL)
-    model = load_shipped (dg_model_find_default_weights);
-  return model;
-}
+/* The strings model reads; the pair model reads overlapping digits; the
+ * digit and scan models give the second opinion on digits read whole. */
+static DgModel *models[4];
+#define shipped_model() load_shipped (&models[0], dg_model_find_strings_weights)
+#define pairs_model()   load_shipped (&models[1], dg_model_find_pairs_weights)
+#define digit_model()   load_shipped (&models[2], dg_model_find_default_weights)
+#define scan_model()    load_shipped (&models[3], dg_model_find_scan_weights)
 
 static DgReading *
 read_page (const Page *page)
@@ -105,7 +88,7 @@ read_page (const Page *page)
     }
 
   g_autoptr (GError) error = NULL;
-  DgReading *reading = dg_read_digits (shipped_model (), digit_model (), pairs_model (), page->grey, page->width,
+  DgReading *reading = dg_read_digits (shipped_model (), digit_model (), scan_model (), pairs_model (), page->grey, page->width,
                                        page->height, page->width, &error);
   g_assert_no_error (error);
   g_assert_nonnull (reading);
@@ -457,7 +440,7 @@ test_overlapping (void)
   g_assert_cmpint (reading->digits[4].box.x, <, reading->digits[5].box.x);
 
   g_autoptr (GError) error = NULL;
-  g_autoptr (DgReading) without = dg_read_digits (shipped_model (), digit_model (), NULL, page.grey,
+  g_autoptr (DgReading) without = dg_read_digits (shipped_model (), digit_model (), scan_model (), NULL, page.grey,
                                                   page.width, page.height, page.width, &error);
   g_assert_no_error (error);
   g_test_message ("without the pair model: %s", without->text);
@@ -465,9 +448,10 @@ test_overlapping (void)
   g_free (page.grey);
 }
 
-/* The digit model's second opinion: a digit read whole gets the mean of
- * both models' probabilities; digits cut out of touching ink keep the
- * strings model's, and the segmentation is the same. */
+/* The second opinion: a digit read whole gets the mean of the strings
+ * model's probabilities and those of the digit and scan models (their
+ * mean); digits cut out of touching ink keep the strings model's, and the
+ * segmentation is the same. */
 static void
 test_second_opinion (void)
 {
@@ -475,7 +459,7 @@ test_second_opinion (void)
   draw_text (&page, "47", 100, 80, 120, 72);
   draw_text (&page, "5", 400, 80, 120, 0);
   g_autoptr (GError) error = NULL;
-  g_autoptr (DgReading) alone = dg_read_digits (shipped_model (), NULL, pairs_model (), page.grey, page.width,
+  g_autoptr (DgReading) alone = dg_read_digits (shipped_model (), NULL, NULL, pairs_model (), page.grey, page.width,
                                                 page.height, page.width, &error);
   g_assert_no_error (error);
   g_autoptr (DgReading) both = read_page (&page);
@@ -486,16 +470,18 @@ test_second_opinion (void)
   for (int d = 0; d < both->n_digits; d++)
     {
       const DgDigitReading *a = &alone->digits[d], *b = &both->digits[d];
-      float second[DG_CLASSES];
+      float second[DG_CLASSES], scan[DG_CLASSES];
       g_assert_cmpint (a->box.x, ==, b->box.x);
       g_assert_cmpint (a->cut, ==, b->cut);
       g_assert_cmpint (b->cut, ==, d < 2); /* the 4 and the 7 touch; the 5 stands alone */
       n_cut += b->cut;
       dg_model_predict (digit_model (), 1, b->input, second);
+      dg_model_predict (scan_model (), 1, b->input, scan);
       for (int j = 0; j < DG_CLASSES; j++)
-        g_assert_cmpfloat_with_epsilon (b->probs[j],
-                                        b->cut ? a->probs[j] : 0.5f * (a->probs[j] + second[j]),
-                                        1e-6);
+        {
+          float mean = 0.5f * (a->probs[j] + 0.5f * (second[j] + scan[j]));
+          g_assert_cmpfloat_with_epsilon (b->probs[j], b->cut ? a->probs[j] : mean, 1e-6);
+        }
       g_assert_cmpint (b->digit, ==, dg_argmax (b->probs, DG_CLASSES));
     }
   g_assert_cmpint (n_cut, ==, 2);
@@ -697,7 +683,7 @@ read_repeatedly (gpointer data)
   for (int i = 0; i < 100; i++)
     {
       g_autoptr (DgReading) reading
-          = dg_read_digits (shipped_model (), digit_model (), pairs_model (), job->page->grey, job->page->width,
+          = dg_read_digits (shipped_model (), digit_model (), scan_model (), pairs_model (), job->page->grey, job->page->width,
                             job->page->height, job->page->width, NULL);
       if (reading == NULL || g_strcmp0 (reading->text, job->expected) != 0)
         job->wrong++;
@@ -742,7 +728,7 @@ test_nothing (void)
 {
   g_autoptr (GError) error = NULL;
   Page page = page_new (600, 300);
-  DgReading *reading = dg_read_digits (shipped_model (), digit_model (), pairs_model (), page.grey, page.width,
+  DgReading *reading = dg_read_digits (shipped_model (), digit_model (), scan_model (), pairs_model (), page.grey, page.width,
                                        page.height, page.width, &error);
   g_assert_null (reading);
   g_assert_error (error, DG_PREPROCESS_ERROR, DG_PREPROCESS_ERROR_NOTHING_TO_READ);
@@ -753,7 +739,7 @@ test_nothing (void)
   draw_line (&page, 60, 260, 540, 260, 3, 60);
   draw_line (&page, 60, 40, 60, 260, 3, 60);
   draw_line (&page, 540, 40, 540, 260, 3, 60);
-  reading = dg_read_digits (shipped_model (), digit_model (), pairs_model (), page.grey, page.width, page.height,
+  reading = dg_read_digits (shipped_model (), digit_model (), scan_model (), pairs_model (), page.grey, page.width, page.height,
                             page.width, &error);
   g_assert_null (reading);
   g_assert_error (error, DG_PREPROCESS_ERROR, DG_PREPROCESS_ERROR_NOTHING_TO_READ);

@@ -21,7 +21,7 @@
 #define MAX_SIDE   4096
 #define MAX_PIXELS (256 * 256)
 
-static DgModel *model, *second, *pairs; /* reads pages; the second opinion; pairs */
+static DgModel *model, *second, *scan, *pairs; /* reads pages; the second opinions; pairs */
 
 static void
 classify_by_ink (int n, const float *images, const DgBox *boxes, float *probs, float *fits,
@@ -79,12 +79,15 @@ LLVMFuzzerInitialize (int *argc, char ***argv)
   dg_set_threads (1);
   model = dg_model_new ("conv4k3,relu,pool,dense10", NULL);
   second = dg_model_new ("conv2k3,relu,pool,dense10", NULL);
+  scan = dg_model_new ("conv2k3,relu,pool,dense10", NULL);
   pairs = dg_model_new ("conv2k3,relu,pool,dense10", NULL);
   g_assert_nonnull (model);
   g_assert_nonnull (second);
+  g_assert_nonnull (scan);
   g_assert_nonnull (pairs);
   dg_model_init (model, 1);
   dg_model_init (second, 2);
+  dg_model_init (scan, 4);
   dg_model_init (pairs, 3);
   return 0;
 }
@@ -115,7 +118,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   g_autoptr (GError) error = NULL;
   g_autoptr (DgReading) reading = NULL;
   if (with_model)
-    reading = dg_read_digits (model, second, pairs, grey, width, height, stride, &error);
+    reading = dg_read_digits (model, second, scan, pairs, grey, width, height, stride, &error);
   else
     {
       DgContrast contrast;
