@@ -673,8 +673,8 @@ cmd_bench (int argc, char **argv)
     {
       gint64 s0 = g_get_monotonic_time ();
       g_autoptr (DgReading) reading
-          = dg_read_digits (strings_model != NULL ? strings_model : model, model, scan_model, pairs_model,
-                            cheque, CHEQUE_W, CHEQUE_H, CHEQUE_W, &error);
+          = dg_read_digits (strings_model != NULL ? strings_model : model, model, scan_model,
+                            pairs_model, cheque, CHEQUE_W, CHEQUE_H, CHEQUE_W, &error);
       double us = (double) (g_get_monotonic_time () - s0);
       if (reading == NULL)
         g_error ("the benchmark's own cheque was refused: %s", error->message);

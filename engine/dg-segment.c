@@ -2638,8 +2638,8 @@ dg_classify_with_model (int n, const float *images, const DgBox *boxes, float *p
 }
 
 DgReading *
-dg_read_digits (DgModel *model, DgModel *second, DgModel *scan, DgModel *pairs,
-                const guint8 *grey, int width, int height, int stride, GError **error)
+dg_read_digits (DgModel *model, DgModel *second, DgModel *scan, DgModel *pairs, const guint8 *grey,
+                int width, int height, int stride, GError **error)
 {
   g_return_val_if_fail (model != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);

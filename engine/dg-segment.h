@@ -93,8 +93,7 @@ typedef struct
  * use; several threads may then read with them at once.  About 22 ms for
  * a 2500 x 1100 scan with eight digits on one core (digits-cli bench). */
 DgReading *dg_read_digits (DgModel *model, DgModel *second, DgModel *scan, DgModel *pairs,
-                           const guint8 *grey, int width, int height, int stride,
-                           GError **error);
+                           const guint8 *grey, int width, int height, int stride, GError **error);
 
 /* The classifier dg_read_digits uses, @user_data the model: its
  * probabilities, and for the fit the log of the top one (the strings

@@ -950,8 +950,8 @@ write_page (const char *name, const int *indices, int n_indices, char **path, GS
   g_assert_no_error (error);
   grey = dg_grey_image_load (*path, &error);
   g_assert_no_error (error);
-  page = dg_read_digits (strings_model (), model (), scan_model (), pairs_model (),
-                         grey->grey, grey->width, grey->height, grey->width, &error);
+  page = dg_read_digits (strings_model (), model (), scan_model (), pairs_model (), grey->grey,
+                         grey->width, grey->height, grey->width, &error);
   g_assert_no_error (error);
   return page;
 }

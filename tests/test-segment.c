@@ -88,8 +88,9 @@ read_page (const Page *page)
     }
 
   g_autoptr (GError) error = NULL;
-  DgReading *reading = dg_read_digits (shipped_model (), digit_model (), scan_model (), pairs_model (), page->grey, page->width,
-                                       page->height, page->width, &error);
+  DgReading *reading
+      = dg_read_digits (shipped_model (), digit_model (), scan_model (), pairs_model (), page->grey,
+                        page->width, page->height, page->width, &error);
   g_assert_no_error (error);
   g_assert_nonnull (reading);
   g_test_message ("read “%s”, lowest confidence %.3f, %d marks", reading->text,
@@ -440,8 +441,9 @@ test_overlapping (void)
   g_assert_cmpint (reading->digits[4].box.x, <, reading->digits[5].box.x);
 
   g_autoptr (GError) error = NULL;
-  g_autoptr (DgReading) without = dg_read_digits (shipped_model (), digit_model (), scan_model (), NULL, page.grey,
-                                                  page.width, page.height, page.width, &error);
+  g_autoptr (DgReading) without
+      = dg_read_digits (shipped_model (), digit_model (), scan_model (), NULL, page.grey,
+                        page.width, page.height, page.width, &error);
   g_assert_no_error (error);
   g_test_message ("without the pair model: %s", without->text);
   g_assert_cmpint (without->n_digits, <, 6);
@@ -459,8 +461,9 @@ test_second_opinion (void)
   draw_text (&page, "47", 100, 80, 120, 72);
   draw_text (&page, "5", 400, 80, 120, 0);
   g_autoptr (GError) error = NULL;
-  g_autoptr (DgReading) alone = dg_read_digits (shipped_model (), NULL, NULL, pairs_model (), page.grey, page.width,
-                                                page.height, page.width, &error);
+  g_autoptr (DgReading) alone
+      = dg_read_digits (shipped_model (), NULL, NULL, pairs_model (), page.grey, page.width,
+                        page.height, page.width, &error);
   g_assert_no_error (error);
   g_autoptr (DgReading) both = read_page (&page);
   g_assert_cmpstr (both->text, ==, "475");
@@ -682,9 +685,9 @@ read_repeatedly (gpointer data)
   ThreadRead *job = data;
   for (int i = 0; i < 100; i++)
     {
-      g_autoptr (DgReading) reading
-          = dg_read_digits (shipped_model (), digit_model (), scan_model (), pairs_model (), job->page->grey, job->page->width,
-                            job->page->height, job->page->width, NULL);
+      g_autoptr (DgReading) reading = dg_read_digits (
+          shipped_model (), digit_model (), scan_model (), pairs_model (), job->page->grey,
+          job->page->width, job->page->height, job->page->width, NULL);
       if (reading == NULL || g_strcmp0 (reading->text, job->expected) != 0)
         job->wrong++;
     }
@@ -728,8 +731,9 @@ test_nothing (void)
 {
   g_autoptr (GError) error = NULL;
   Page page = page_new (600, 300);
-  DgReading *reading = dg_read_digits (shipped_model (), digit_model (), scan_model (), pairs_model (), page.grey, page.width,
-                                       page.height, page.width, &error);
+  DgReading *reading
+      = dg_read_digits (shipped_model (), digit_model (), scan_model (), pairs_model (), page.grey,
+                        page.width, page.height, page.width, &error);
   g_assert_null (reading);
   g_assert_error (error, DG_PREPROCESS_ERROR, DG_PREPROCESS_ERROR_NOTHING_TO_READ);
   g_clear_error (&error);
@@ -739,8 +743,8 @@ test_nothing (void)
   draw_line (&page, 60, 260, 540, 260, 3, 60);
   draw_line (&page, 60, 40, 60, 260, 3, 60);
   draw_line (&page, 540, 40, 540, 260, 3, 60);
-  reading = dg_read_digits (shipped_model (), digit_model (), scan_model (), pairs_model (), page.grey, page.width, page.height,
-                            page.width, &error);
+  reading = dg_read_digits (shipped_model (), digit_model (), scan_model (), pairs_model (),
+                            page.grey, page.width, page.height, page.width, &error);
   g_assert_null (reading);
   g_assert_error (error, DG_PREPROCESS_ERROR, DG_PREPROCESS_ERROR_NOTHING_TO_READ);
   g_free (page.grey);
