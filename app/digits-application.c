@@ -17,7 +17,7 @@ struct _DigitsApplication
   char *strings_model_path;
   DgModel *pairs_model;   /* reads two overlapping digits in them; NULL: not done */
   char *pairs_model_path;
-  DgModel *scan_model;    /* reads their digits again, with model; NULL: not done */
+  DgModel *scan_model;    /* reads pages' digits again, with model; NULL: not done */
   char *scan_model_path;
   GError *model_error;  /* why there is no model */
   GSettings *settings;  /* NULL without an installed schema */

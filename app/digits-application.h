@@ -22,6 +22,8 @@ DgModel *digits_application_get_strings_model (DigitsApplication *self);
 /* The model that reads two overlapping digits (DG_WEIGHTS_PAIRS), or NULL
  * when it could not be loaded. */
 DgModel *digits_application_get_pairs_model (DigitsApplication *self);
+/* The model that reads those pages' digits again with the digit model
+ * (DG_WEIGHTS_SCAN), or NULL when it could not be loaded. */
 DgModel *digits_application_get_scan_model (DigitsApplication *self);
 /* NULL when the GSettings schema is not installed. */
 GSettings *digits_application_get_settings (DigitsApplication *self);

@@ -51,7 +51,7 @@ struct _DigitsWindow
   DgModel *model;                /* the application's; NULL if it could not load */
   DgModel *strings_model;        /* the application's, for images of several digits */
   DgModel *pairs_model;          /* the application's, for overlapping digits; or NULL */
-  DgModel *scan_model;           /* the application's, reads their digits again; or NULL */
+  DgModel *scan_model;           /* the application's, reads pages' digits again; or NULL */
   guint predict_source;          /* a prediction waiting to run, or 0 */
   GCancellable *read_cancellable; /* the image being read, or NULL */
   guint pending_saves;
