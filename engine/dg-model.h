@@ -140,8 +140,8 @@ const char *dg_model_get_metadata (const DgModel *model, const char *key);
 /* The scan model is the digit model's recipe with a share of the distorted
  * images blurred too (train --blur), as a scan or a photo softens small
  * writing, and another seed; dg_read_digits asks it and the digit model
- * for a second opinion.  In scanned pages it reads a 6 whose loop the scan
- * closed as a 6 where the digit model reads 0. */
+ * for a second opinion.  With it, scanned 6s whose loop the scan closed,
+ * which the digit model alone read 0, were read 6. */
 #define DG_WEIGHTS_SCAN    "mnist-scan.safetensors"
 
 /* The digit model's weights: $DIGITS_WEIGHTS, the source tree's
