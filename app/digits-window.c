@@ -468,6 +468,21 @@ on_canvas_changed (DigitsCanvas *canvas, DigitsWindow *self)
     self->predict_source = g_timeout_add (PREDICT_INTERVAL_MS, on_predict_timeout, self);
 }
 
+/* Whether an image's reading is shown as a page, each digit boxed: when it
+ * holds several digits, or one beside ink left out as no digit (a "$6-", a
+ * digit in a ruled box).  Read whole, that ink would be read with the digit:
+ * "$6-" was read as an 8. */
+static gboolean
+shown_as_page (const DgReading *page)
+{
+  if (page->n_digits != 1)
+    return page->n_digits > 1;
+  for (int m = 0; m < page->n_marks; m++)
+    if (page->marks[m].kind != DG_MARK_SPECK)
+      return TRUE;
+  return FALSE;
+}
+
 /* Worker thread: decode, check, read.  Touches nothing but @reading (and the
  * model, which threads may share). */
 static void
@@ -542,7 +557,7 @@ read_image_thread (GTask *task, gpointer source_object, gpointer task_data,
   page = dg_read_digits (reading->strings_model, reading->model, reading->scan_model,
                          reading->pairs_model, grey->grey, grey->width, grey->height, grey->width,
                          &error);
-  if (page != NULL && page->n_digits > 1)
+  if (page != NULL && shown_as_page (page))
     {
       reading->page = g_steal_pointer (&page);
       reading->page_width = grey->width;
@@ -551,7 +566,7 @@ read_image_thread (GTask *task, gpointer source_object, gpointer task_data,
       return;
     }
 
-  /* One digit (or ink no part of which reads as one) is read whole, as
+  /* One digit alone (or ink no part of which reads as one) is read whole, as
    * digits-cli recognize --single does: a digit whose parts came apart
    * (a 5's detached bar) is then still one digit, and a scribble still gets
    * its best guess and how unsure it is. */

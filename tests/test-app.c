@@ -1093,6 +1093,30 @@ test_open_page (void)
     g_assert_cmpstr (digits_window_get_chart_heading (window), ==, "Probability of Each Digit");
   }
 
+  /* One digit and a dash after it: the dash is left out, not read with
+   * the digit as one image. */
+  {
+    g_autofree char *dashed = scratch_file ("dashed.png");
+    g_autoptr (GdkPixbuf) digit = NULL, wide = NULL, dash = NULL;
+    char label_text[2];
+    int label, side;
+
+    digit = mnist_digit_pixbuf (0, 8, &label);
+    side = gdk_pixbuf_get_height (digit);
+    wide = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, side + 200, side);
+    gdk_pixbuf_fill (wide, 0xffffffff);
+    gdk_pixbuf_copy_area (digit, 0, 0, side, side, wide, 0, 0);
+    dash = gdk_pixbuf_new_subpixbuf (wide, side + 40, side / 2 - 8, 120, 16);
+    gdk_pixbuf_fill (dash, 0x202020ff);
+    g_assert_true (gdk_pixbuf_save (wide, dashed, "png", &error, NULL));
+    g_assert_no_error (error);
+    open_path (dashed);
+    g_assert_true (digits_window_is_showing_page (window));
+    g_snprintf (label_text, sizeof label_text, "%d", label);
+    g_assert_cmpstr (digits_window_get_answer_text (window), ==, label_text);
+    g_assert_cmpint (digits_page_view_get_n_digits (view), ==, 1);
+  }
+
   /* Clear from the page is the empty paper; drawing on a page replaces it. */
   open_path (path);
   g_assert_true (digits_window_is_showing_page (window));
