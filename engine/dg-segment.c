@@ -90,9 +90,9 @@
 /* Scores (natural log units). */
 #define SHORT_PENALTY 10.0   /* per H of height under 0.55 H */
 #define TALL_PENALTY 8.0     /* per H of height over 1.3 H */
-#define EDGE_TALL 1.15       /* at either end of a line, taller than this (H) */
+#define EDGE_TALL 1.15       /* at the start of a line, taller than this (H) */
 #define EDGE_TALL_PENALTY 12.0 /* costs this per H (a "$" whose bar stands out), */
-#define EDGE_STICK 0.04      /* and standing out of the line's band on both sides */
+#define EDGE_STICK 0.04      /* at either end, standing out of the band on both sides */
 #define EDGE_STICK_PENALTY 25.0 /* this per H */
 #define EDGE_DROP_AREA 1.2   /* and leaving an atom out there costs 0.3 + 1.2 x its area (at
                               * the end, only if it is not a digit's height in the band) */
@@ -1739,15 +1739,16 @@ drop_cost (const Component *c, double digit_area, double H, gboolean cheap)
 
 /* Signs stand before or after an amount, and a currency sign's bar stands
  * out above and below the digits (a first digit written large stands out
- * above only): at a line's ends, tall costs more, and standing out on both
- * sides of the line's band (@top, @bottom: its digits' median top and
- * bottom rows) more still. */
+ * above only): at a line's ends, standing out on both sides of the line's
+ * band (@top, @bottom: its digits' median top and bottom rows) costs more,
+ * and at its start (@first) tall alone does.  A last digit written large
+ * is no sign: tall costing there too, "4205043" was read "420504". */
 static double
-edge_penalty (const Piece *piece, double H, double top, double bottom)
+edge_penalty (const Piece *piece, double H, double top, double bottom, gboolean first)
 {
   double above = (top - piece->box.y) / H;
   double below = (piece->box.y + piece->box.height - 1 - bottom) / H;
-  return EDGE_TALL_PENALTY * MAX (0.0, piece->box.height / H - EDGE_TALL)
+  return (first ? EDGE_TALL_PENALTY * MAX (0.0, piece->box.height / H - EDGE_TALL) : 0.0)
          + EDGE_STICK_PENALTY * MAX (0.0, MIN (above, below) - EDGE_STICK);
 }
 
@@ -1965,7 +1966,8 @@ read_line (const LineWork *work, const Piece *pieces, gboolean keep_tall,
       gboolean as_pair[MAX_CUTS + 2];
       double split;
       gboolean edge = n >= 3 && (a == ends->first || a == ends->last);
-      double edge_cost = edge ? edge_penalty (&pieces[work->single[a]], work->H, ends->top, ends->bottom)
+      double edge_cost = edge ? edge_penalty (&pieces[work->single[a]], work->H, ends->top,
+                                              ends->bottom, a == ends->first)
                               : 0.0;
       /* Leaving out the first atom costs less (a currency sign before the
        * amount), and the last unless it is a digit's height within the

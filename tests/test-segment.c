@@ -926,6 +926,21 @@ test_last_one_kept (void)
   assert_all_read ("00001", 400, 800, 0.35f);
 }
 
+/* A last digit written taller than the others, standing out below them
+ * only, is read: at a line's end only ink standing out above and below
+ * (a sign's bar) costs more ("4205043" read "420504"); at its start a
+ * tall piece costs more too (a "$" written without its bar). */
+static void
+test_last_tall_kept (void)
+{
+  Page page = page_new (800, 320);
+  draw_text (&page, "420", 60, 100, 90, 110);
+  draw_text (&page, "3", 390, 100, 125, 0);
+  g_autoptr (DgReading) reading = read_page (&page);
+  g_assert_cmpstr (reading->text, ==, "4203");
+  g_free (page.grey);
+}
+
 /* A thin digit as tall as the others, in the middle of the line, is read
  * though the network is unsure of it: leaving it out cost what its little
  * ink says, less than reading it ("$290-" read "90"). */
@@ -964,6 +979,7 @@ main (int argc, char **argv)
   g_test_add_func ("/segment/read/unsure-kept", test_unsure_kept);
   g_test_add_func ("/segment/read/fused-number-kept", test_fused_number_kept);
   g_test_add_func ("/segment/read/last-one-kept", test_last_one_kept);
+  g_test_add_func ("/segment/read/last-tall-kept", test_last_tall_kept);
   g_test_add_func ("/segment/read/thin-digit-kept", test_thin_digit_kept);
   g_test_add_func ("/segment/read/wide-alone", test_wide_alone);
   g_test_add_func ("/segment/read/threads", test_threads);
