@@ -475,8 +475,10 @@ on_canvas_changed (DigitsCanvas *canvas, DigitsWindow *self)
 static gboolean
 shown_as_page (const DgReading *page)
 {
-  if (page->n_digits != 1)
-    return page->n_digits > 1;
+  if (page->n_digits > 1)
+    return TRUE;
+  if (page->n_digits == 0)
+    return FALSE;
   for (int m = 0; m < page->n_marks; m++)
     if (page->marks[m].kind != DG_MARK_SPECK)
       return TRUE;

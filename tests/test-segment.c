@@ -928,8 +928,8 @@ test_last_one_kept (void)
 
 /* A last digit written taller than the others, standing out below them
  * only, is read: at a line's end only ink standing out above and below
- * (a sign's bar) costs more ("4205043" read "420504"); at its start a
- * tall piece costs more too (a "$" written without its bar). */
+ * (a sign's bar) costs more ("4205043" read "420504"); at its start,
+ * tall alone costs more too. */
 static void
 test_last_tall_kept (void)
 {
