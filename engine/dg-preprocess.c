@@ -26,6 +26,7 @@
 #define BG_BLOCKS 64       /* the background is fitted on at most 64 x 64 block means */
 #define BG_MIN_AXIS 8      /* blocks along an axis needed to fit a curve along it */
 #define CROP_MAX 400       /* a crop larger than this is box-averaged down first */
+#define FAINT_INK 0.05     /* of the way from the paper's noise to the ink: still ink */
 #define MAX_RUNS (1 << 21) /* more ink runs than this is texture or noise */
 
 /* Images: the ink's longer side must reach this fraction of the image's
@@ -1363,6 +1364,41 @@ dilate_line (const guint8 *src, guint8 *dst, int n, int step, int radius)
     }
 }
 
+/* Grows @kept (height, width; 1 = the digit's) into every cell of @ink
+ * (the same cells' mean ink, 0 .. 1) of FAINT_INK or more that a chain of
+ * such cells joins to it: the faint part of a stroke, under the threshold
+ * that found the digit's ink, is the digit's too (a 9 whose loop was drawn
+ * lightly read as a 7 without it).  Other ink was taken out of @ink
+ * before, so that a neighbour's faint strokes are not reached. */
+static void
+keep_faint_strokes (guint8 *kept, const float *ink, int width, int height)
+{
+  gsize n = (gsize) width * height;
+  int *queue = g_new (int, n);
+  gsize head = 0, tail = 0;
+  for (gsize i = 0; i < n; i++)
+    if (kept[i])
+      queue[tail++] = (int) i;
+  while (head < tail)
+    {
+      int i = queue[head++], x = i % width, y = i / width;
+      for (int dy = -1; dy <= 1; dy++)
+        for (int dx = -1; dx <= 1; dx++)
+          {
+            int xx = x + dx, yy = y + dy;
+            if (xx < 0 || xx >= width || yy < 0 || yy >= height)
+              continue;
+            int j = yy * width + xx;
+            if (!kept[j] && ink[j] >= FAINT_INK)
+              {
+                kept[j] = 1;
+                queue[tail++] = j;
+              }
+          }
+    }
+  g_free (queue);
+}
+
 /* Max filter over a square of side 2 @radius + 1 on @mask (height, width),
  * in place. */
 static void
@@ -1574,8 +1610,9 @@ preprocess_runs (const DgContrast *c, const DgRun *ink, int n_ink, const DgRun *
     stretch[q] = (float) CLAMP ((q - floor_level) / (strong - floor_level), 0.0, 1.0);
 
   /* Crop to the digit plus a margin for its soft edges, averaged down by
-   * @f when large.  Cells away from the digit are paper: specks and
-   * noise there are dropped. */
+   * @f when large.  Cells away from the digit, unless its faint strokes
+   * reach them (keep_faint_strokes), are paper: specks and noise there are
+   * dropped. */
   int margin = 1 + longer / 25;
   int crop_x0 = MAX (0, box.x - margin), crop_y0 = MAX (0, box.y - margin);
   int crop_x1 = MIN (width, box.x + box.width + margin);
@@ -1652,8 +1689,12 @@ preprocess_runs (const DgContrast *c, const DgRun *ink, int n_ink, const DgRun *
       {
         int i = cy * cells_w + cx;
         int pixels = (MIN (crop_w, (cx + 1) * f) - cx * f) * (MIN (crop_h, (cy + 1) * f) - cy * f);
-        cells_ink[i] = kept_cells[i] ? cells_ink[i] / pixels : 0.0f;
+        cells_ink[i] /= pixels;
       }
+  keep_faint_strokes (kept_cells, cells_ink, cells_w, cells_h);
+  for (gsize i = 0; i < (gsize) cells_w * cells_h; i++)
+    if (!kept_cells[i])
+      cells_ink[i] = 0.0f;
 
   thicken_thin_strokes (cells_ink, cells_w, cells_h);
   gboolean ok = pair ? normalize_pair (cells_ink, cells_w, cells_h, out, error)

@@ -893,6 +893,41 @@ test_grey_thin_lines (void)
     }
 }
 
+/* A stroke drawn lightly, under the threshold that finds ink and far from
+ * the dark strokes it joins, is still the digit's: a 9 whose loop is
+ * faint must not reach the network as a 7. */
+static void
+test_grey_faint_stroke (void)
+{
+  enum
+  {
+    SIDE_PAGE = 200,
+    PAPER = 245,
+    INK = 20
+  };
+  const guint8 faint = PAPER - (PAPER - INK) / 4;
+  g_autofree guint8 *page = g_new (guint8, SIDE_PAGE * SIDE_PAGE);
+  memset (page, PAPER, SIDE_PAGE * SIDE_PAGE);
+  for (int y = 40; y < 160; y++)
+    for (int x = 60; x < 127; x++)
+      {
+        gboolean stem = x >= 120 && y < 160, top = y < 47;
+        gboolean loop = (x < 67 && y < 101) || (y >= 94 && y < 101);
+        page[y * SIDE_PAGE + x] = stem || top ? INK : loop ? faint : PAPER;
+      }
+  float out[DG_IMAGE_PIXELS];
+  g_assert_true (dg_preprocess_grey (page, SIDE_PAGE, SIDE_PAGE, SIDE_PAGE, out, NULL));
+
+  /* The loop's left side: the middle rows of the digit's top half, left
+   * of its middle (the top bar is above them, the stem right of them). */
+  float left = 0.0f;
+  for (int y = 11; y < 15; y++)
+    for (int x = 0; x < SIDE / 2; x++)
+      left = MAX (left, out[y * SIDE + x]);
+  g_test_message ("faint loop's left side: %.2f", left);
+  g_assert_cmpfloat (left, >, 0.1f);
+}
+
 /* A pair's box fills DG_PAIR_WIDTH x DG_DIGIT_BOX whatever its aspect,
  * centred, and comes mirrored too; one digit's keeps its aspect (20 x 10
  * for a 2:1 block). */
@@ -1044,6 +1079,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/preprocess/grey/mnist-itself", test_grey_mnist_itself);
   g_test_add_func ("/preprocess/grey/specks-and-border", test_grey_specks_and_border);
   g_test_add_func ("/preprocess/grey/thin-lines", test_grey_thin_lines);
+  g_test_add_func ("/preprocess/grey/faint-stroke", test_grey_faint_stroke);
   g_test_add_func ("/preprocess/grey/nothing", test_grey_nothing);
   g_test_add_func ("/preprocess/pair/stretched", test_pair_stretched);
   g_test_add_func ("/preprocess/grey/invalid", test_grey_invalid);
