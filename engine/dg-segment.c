@@ -69,8 +69,11 @@
 #define MERGE_DOUBT 0.95     /* merely close pieces merge only when one reads below this */
 #define MAX_MERGE 3          /* atoms merged into one digit at most */
 #define COMMA_WIDTH 0.3      /* an atom this narrow (H) and short (MERGE_SHORT) beside a tall one, */
+#define COMMA_BELOW 0.1      /* (or under it, reaching this far below the band, H) */
 #define COMMA_LOW 0.6        /* whose ink starts this far down the line's band, is a comma
                               * or a full stop and not part of it */
+#define BAND_PAIRS 4         /* a line's slope: from each digit to this many to its right, */
+#define BAND_SLOPE 0.2       /* at most this steep (11 degrees) */
 #define MAX_CUTS 32          /* cut candidates per atom, */
 #define STRAIGHT_CUTS 4      /* of which this many more go straight down a column, */
 #define MAX_SLICES 1024      /* slices of wide atoms tried per page, at most */
@@ -92,7 +95,7 @@
 #define TALL_PENALTY 8.0     /* per H of height over 1.3 H */
 #define EDGE_TALL 1.15       /* at the start of a line, taller than this (H) */
 #define EDGE_TALL_PENALTY 12.0 /* costs this per H (a "$" whose bar stands out), */
-#define EDGE_STICK 0.04        /* at either end, standing out of the band on both sides */
+#define EDGE_STICK 0.08        /* at either end, standing out of the band on both sides */
 #define EDGE_STICK_PENALTY 25.0 /* this per H */
 #define EDGE_DROP_AREA 1.2   /* and leaving an atom out there costs 0.3 + 1.2 x its area (at
                               * the end, only if it is not a digit's height in the band) */
@@ -1622,12 +1625,27 @@ find_cuts (const Page *page, const Component *c, double H, GArray *cuts)
 
 /* The ends of a line's amount: its first and last atoms that could be
  * digits or signs (not a box's side, not a comma), and the band its digits
- * fill (median top and bottom rows). */
+ * fill: rows top + slope x and bottom + slope x at column x (a page turned
+ * by 5 degrees lowers a line of ten digits by nearly a digit's height from
+ * its first to its last). */
 typedef struct
 {
   int first, last;
-  double top, bottom;
+  double top, bottom, slope;
 } LineEnds;
+
+/* The band's top and bottom rows at column @x. */
+static double
+band_top (const LineEnds *ends, double x)
+{
+  return ends->top + ends->slope * x;
+}
+
+static double
+band_bottom (const LineEnds *ends, double x)
+{
+  return ends->bottom + ends->slope * x;
+}
 
 /* A line being read: its atoms, their candidates and the best readings. */
 typedef struct
@@ -1652,25 +1670,35 @@ typedef struct
 } LineWork;
 
 /* Whether @c is a comma or a full stop beside @other, a digit: narrow and
- * short, side by side with it, and low in the band @ends' digits fill (not
- * a piece of a small digit broken apart, beside another piece).  Merged,
- * "0," reads as a 9 and "7," as a 3, so such merges are never tried. */
+ * short, low in the band @ends' digits fill, and side by side with it (not
+ * a piece of a small digit broken apart, beside another piece) or hanging
+ * below the band (under a 4's stem, where no piece of a digit hangs).
+ * Merged, "0," reads as a 9 and "7," as a 3, so such merges are never
+ * tried. */
 static gboolean
 comma_beside (const Component *c, const Component *other, double H, const LineEnds *ends)
 {
   int narrower = MIN (c->x1 - c->x0, other->x1 - other->x0) + 1;
+  double x = 0.5 * (c->x0 + c->x1);
   return c->x1 - c->x0 + 1 < COMMA_WIDTH * H && c->y1 - c->y0 + 1 < MERGE_SHORT * H
          && other->y1 - other->y0 + 1 >= MERGE_SHORT * H
-         && overlap (c->x0, c->x1, other->x0, other->x1) < MERGE_OVERLAP * narrower
-         && c->y0 >= ends->top + COMMA_LOW * (ends->bottom - ends->top);
+         && (overlap (c->x0, c->x1, other->x0, other->x1) < MERGE_OVERLAP * narrower
+             || c->y1 >= band_bottom (ends, x) + COMMA_BELOW * H)
+         && c->y0 >= band_top (ends, x) + COMMA_LOW * (ends->bottom - ends->top);
 }
 
-/* @work's LineEnds, from its atoms of a digit's height (0.5 .. 1.7 H). */
+/* @work's LineEnds, from its atoms of a digit's height (0.5 .. 1.7 H): the
+ * band's slope is the median of those between their tops and between
+ * their bottoms (each atom with the next BAND_PAIRS at least half a
+ * digit's height to its right: a digit written tall, taller at one end
+ * only, does not tilt the band), its top and bottom the median of theirs
+ * once the slope is taken out. */
 static void
 find_line_ends (LineWork *work)
 {
   int n = work->n_atoms, n_like = 0;
-  double *tops = g_new (double, MAX (n, 1)), *bottoms = g_new (double, MAX (n, 1));
+  double *xs = g_new (double, MAX (n, 1)), *tops = g_new (double, MAX (n, 1));
+  double *bottoms = g_new (double, MAX (n, 1));
   work->ends.first = work->ends.last = -1;
   for (int a = 0; a < n; a++)
     {
@@ -1681,14 +1709,37 @@ find_line_ends (LineWork *work)
           if (work->ends.first < 0)
             work->ends.first = a;
           work->ends.last = a;
+          xs[n_like] = 0.5 * (c->x0 + c->x1);
           tops[n_like] = c->sy0;
           bottoms[n_like++] = c->sy1;
         }
+    }
+
+  double *slopes = g_new (double, (gsize) MAX (n_like, 1) * BAND_PAIRS * 2);
+  int n_slopes = 0;
+  for (int i = 0; i < n_like; i++)
+    for (int j = i + 1, paired = 0; j < n_like && paired < BAND_PAIRS; j++)
+      if (fabs (xs[j] - xs[i]) >= 0.5 * work->H)
+        {
+          slopes[n_slopes++] = (tops[j] - tops[i]) / (xs[j] - xs[i]);
+          slopes[n_slopes++] = (bottoms[j] - bottoms[i]) / (xs[j] - xs[i]);
+          paired++;
+        }
+  qsort (slopes, n_slopes, sizeof (double), compare_doubles);
+  double slope = n_slopes > 0 ? CLAMP (slopes[n_slopes / 2], -BAND_SLOPE, BAND_SLOPE) : 0.0;
+  g_free (slopes);
+
+  for (int i = 0; i < n_like; i++)
+    {
+      tops[i] -= slope * xs[i];
+      bottoms[i] -= slope * xs[i];
     }
   qsort (tops, n_like, sizeof (double), compare_doubles);
   qsort (bottoms, n_like, sizeof (double), compare_doubles);
   work->ends.top = n_like > 0 ? tops[n_like / 2] : 0.0;
   work->ends.bottom = n_like > 0 ? bottoms[n_like / 2] : 0.0;
+  work->ends.slope = slope;
+  g_free (xs);
   g_free (tops);
   g_free (bottoms);
 }
@@ -1740,14 +1791,15 @@ drop_cost (const Component *c, double digit_area, double H, gboolean cheap)
 /* Signs stand before or after an amount, and a currency sign's bar stands
  * out above and below the digits (a first digit written large stands out
  * above only): at a line's ends, standing out on both sides of the line's
- * band (@top, @bottom: its digits' median top and bottom rows) costs more,
+ * band (@ends, where the piece stands) costs more,
  * and at its start (@first) tall alone does.  A last digit written large
  * is no sign: tall costing there too, "4205043" was read "420504". */
 static double
-edge_penalty (const Piece *piece, double H, double top, double bottom, gboolean first)
+edge_penalty (const Piece *piece, double H, const LineEnds *ends, gboolean first)
 {
-  double above = (top - piece->box.y) / H;
-  double below = (piece->box.y + piece->box.height - 1 - bottom) / H;
+  double x = piece->box.x + 0.5 * (piece->box.width - 1);
+  double above = (band_top (ends, x) - piece->box.y) / H;
+  double below = (piece->box.y + piece->box.height - 1 - band_bottom (ends, x)) / H;
   return (first ? EDGE_TALL_PENALTY * MAX (0.0, piece->box.height / H - EDGE_TALL) : 0.0)
          + EDGE_STICK_PENALTY * MAX (0.0, MIN (above, below) - EDGE_STICK);
 }
@@ -1966,9 +2018,8 @@ read_line (const LineWork *work, const Piece *pieces, gboolean keep_tall,
       gboolean as_pair[MAX_CUTS + 2];
       double split;
       gboolean edge = n >= 3 && (a == ends->first || a == ends->last);
-      double edge_cost = edge ? edge_penalty (&pieces[work->single[a]], work->H, ends->top,
-                                              ends->bottom, a == ends->first)
-                              : 0.0;
+      double edge_cost
+          = edge ? edge_penalty (&pieces[work->single[a]], work->H, ends, a == ends->first) : 0.0;
       /* Leaving out the first atom costs less (a currency sign before the
        * amount), and the last unless it is a digit's height within the
        * band: "7451" read "745" with its last 1 left out. */

@@ -561,6 +561,24 @@ ink_right (const Page *page, int x0, int x1)
   return right;
 }
 
+/* A comma from (@x, @bottom - @from H) down to (@x, @bottom + @to H), its
+ * foot 8 pixels left of its top: @bottom is the line's bottom row there. */
+static void
+draw_comma (Page *page, double x, double bottom, double h, double from, double to, double pen)
+{
+  draw_line (page, x + 4, bottom - from * h, x - 4, bottom + to * h, pen, 30);
+}
+
+/* Reads @page (and frees it): @text, with @n_commas marks left out. */
+static void
+assert_read_with_commas (Page *page, const char *text, int n_commas)
+{
+  g_autoptr (DgReading) reading = read_page (page);
+  g_assert_cmpstr (reading->text, ==, text);
+  g_assert_cmpint (count_marks (reading, DG_MARK_SYMBOL), ==, n_commas);
+  g_free (page->grey);
+}
+
 /* Commas written close after a 0 and a 7, as close as the pieces of one
  * digit may be: merged, "0," reads as a 9 and "7," as a 3. */
 static void
@@ -574,12 +592,43 @@ test_comma_close (void)
   for (int i = 0; i < 2; i++)
     {
       double x = ink_right (&page, 100 + 240 * i, 300 + 240 * i) + pen / 2 + 0.08 * h;
-      draw_line (&page, x + 4, y + h - 0.08 * h, x - 4, y + h + 0.2 * h, pen, 30);
+      draw_comma (&page, x, y + h, h, 0.08, 0.2, pen);
     }
-  g_autoptr (DgReading) reading = read_page (&page);
-  g_assert_cmpstr (reading->text, ==, "075");
-  g_assert_cmpint (count_marks (reading, DG_MARK_SYMBOL), ==, 2);
-  g_free (page.grey);
+  assert_read_with_commas (&page, "075", 2);
+}
+
+/* A comma written under a 4's stem, hanging below the line: no piece of
+ * a digit hangs there.  Merged into the 4 (here still read as a 4), a
+ * comma made it read as a 9: "6174,249" read "6179249". */
+static void
+test_comma_under (void)
+{
+  Page page = page_new (900, 320);
+  double h = 120, y = 80, pen = 12;
+  draw_text (&page, "74", 80, y, h, 170);
+  draw_comma (&page, ink_right (&page, 250, 400) - pen, y + h, h, 0.05, 0.25, pen);
+  draw_text (&page, "97", 460, y, h, 170);
+  assert_read_with_commas (&page, "7497", 1);
+}
+
+/* A line written climbing (a page turned by 5 degrees): a comma after a 7
+ * near its end stands as high, against the line's first digits, as a
+ * piece of the 7 would, and was merged into it (here still read as a 7;
+ * "7," can read as a 3).  Against the band where it stands it is low: a
+ * comma, left out. */
+static void
+test_comma_climbing (void)
+{
+  Page page = page_new (1200, 420);
+  double h = 110, y = 250, pen = 11, advance = 120, climb = 0.09;
+  const char *text = "2000007";
+  for (int i = 0; text[i] != '\0'; i++)
+    draw_text (&page, (char[]){ text[i], '\0' }, 60 + i * advance, y - climb * i * advance, h, 0);
+  double x7 = 60 + 6 * advance;
+  double x = ink_right (&page, (int) x7, (int) (x7 + advance)) + pen / 2 + 0.08 * h;
+  draw_comma (&page, x, y - climb * (x - 60) + h, h, 0.08, 0.2, pen);
+  draw_text (&page, "5", x + 0.35 * h, y - climb * (x + 0.35 * h - 60), h, 0);
+  assert_read_with_commas (&page, "20000075", 1);
 }
 
 /* Short digits between tall ones: the 6 is more than LINE_GAP from the
@@ -972,6 +1021,8 @@ main (int argc, char **argv)
   g_test_add_func ("/segment/read/ruled-box", test_ruled_box);
   g_test_add_func ("/segment/read/marks-ignored", test_marks_ignored);
   g_test_add_func ("/segment/read/comma-close", test_comma_close);
+  g_test_add_func ("/segment/read/comma-climbing", test_comma_climbing);
+  g_test_add_func ("/segment/read/comma-under", test_comma_under);
   g_test_add_func ("/segment/read/two-lines", test_two_lines);
   g_test_add_func ("/segment/read/short-digits-line", test_line_of_short_digits);
   g_test_add_func ("/segment/read/stacked-pieces", test_stacked_pieces);
