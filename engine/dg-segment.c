@@ -95,8 +95,8 @@
 #define TALL_PENALTY 8.0     /* per H of height over 1.3 H */
 #define EDGE_TALL 1.15       /* at the start of a line, taller than this (H) */
 #define EDGE_TALL_PENALTY 12.0 /* costs this per H (a "$" whose bar stands out), */
-#define EDGE_STICK 0.08        /* at either end, standing out of the band on both sides */
-#define EDGE_STICK_PENALTY 25.0 /* this per H */
+#define EDGE_STICK 0.08        /* at either end, standing out of the band on both sides ("$": */
+#define EDGE_STICK_PENALTY 25.0 /* about 0.15 H) by more than this costs this per H */
 #define EDGE_DROP_AREA 1.2   /* and leaving an atom out there costs 0.3 + 1.2 x its area (at
                               * the end, only if it is not a digit's height in the band) */
 #define WIDE 1.1             /* a digit wider than this (H) is probably two, */
@@ -1791,9 +1791,9 @@ drop_cost (const Component *c, double digit_area, double H, gboolean cheap)
 /* Signs stand before or after an amount, and a currency sign's bar stands
  * out above and below the digits (a first digit written large stands out
  * above only): at a line's ends, standing out on both sides of the line's
- * band (@ends, where the piece stands) costs more,
- * and at its start (@first) tall alone does.  A last digit written large
- * is no sign: tall costing there too, "4205043" was read "420504". */
+ * band @ends, where the piece stands, costs more, and at its start
+ * (@first) tall alone does.  A last digit written large is no sign: tall
+ * costing there too, "4205043" was read "420504". */
 static double
 edge_penalty (const Piece *piece, double H, const LineEnds *ends, gboolean first)
 {
