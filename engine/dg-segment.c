@@ -95,8 +95,8 @@
 #define TALL_PENALTY 8.0     /* per H of height over 1.3 H */
 #define EDGE_TALL 1.15       /* at the start of a line, taller than this (H) */
 #define EDGE_TALL_PENALTY 12.0 /* costs this per H (a "$" whose bar stands out), */
-#define EDGE_STICK 0.08        /* at either end, standing out of the band on both sides ("$": */
-#define EDGE_STICK_PENALTY 25.0 /* about 0.15 H) by more than this costs this per H */
+#define EDGE_STICK 0.08        /* at either end, standing out of the band on both sides (a "$" */
+#define EDGE_STICK_PENALTY 25.0 /* bar: 0.12 H) by more than this costs this per H */
 #define EDGE_DROP_AREA 1.2   /* and leaving an atom out there costs 0.3 + 1.2 x its area (at
                               * the end, only if it is not a digit's height in the band) */
 #define WIDE 1.1             /* a digit wider than this (H) is probably two, */

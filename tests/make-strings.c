@@ -768,23 +768,22 @@ main (int argc, char **argv)
   const char *weights = NULL;
   gboolean from_train = FALSE, clean = FALSE;
   guint64 seed = 0;
-  for (;;)
+  while (argc > 1)
     {
-      if (argc > 1 && (strcmp (argv[1], "--from-train") == 0 || strcmp (argv[1], "--clean") == 0))
+      if (strcmp (argv[1], "--from-train") == 0)
+        from_train = TRUE;
+      else if (strcmp (argv[1], "--clean") == 0)
+        clean = TRUE;
+      else if (strcmp (argv[1], "--seed") == 0 && argc > 2
+               && g_ascii_string_to_unsigned (argv[2], 10, 0, G_MAXUINT32, &seed, NULL))
         {
-          from_train |= strcmp (argv[1], "--from-train") == 0;
-          clean |= strcmp (argv[1], "--clean") == 0;
           argv++;
           argc--;
         }
-      else if (argc > 2 && strcmp (argv[1], "--seed") == 0)
-        {
-          seed = g_ascii_strtoull (argv[2], NULL, 10);
-          argv += 2;
-          argc -= 2;
-        }
       else
         break;
+      argv++;
+      argc--;
     }
   gboolean pairs = FALSE, touching = FALSE;
   if (!from_train && !clean && argc > 2

@@ -911,7 +911,7 @@ test_grey_faint_stroke (void)
   for (int y = 40; y < 160; y++)
     for (int x = 60; x < 127; x++)
       {
-        gboolean stem = x >= 120 && y < 160, top = y < 47;
+        gboolean stem = x >= 120, top = y < 47;
         gboolean loop = (x < 67 && y < 101) || (y >= 94 && y < 101);
         page[y * SIDE_PAGE + x] = stem || top ? INK : loop ? faint : PAPER;
       }
