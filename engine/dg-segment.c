@@ -321,6 +321,33 @@ compare_rule_samples (gconstpointer a, gconstpointer b)
 
 static int compare_doubles (const void *a, const void *b);
 
+/* The median of @values (@n of them, sorted in place), @empty when there
+ * are none. */
+static double
+median (double *values, gsize n, double empty)
+{
+  if (n == 0)
+    return empty;
+  qsort (values, n, sizeof (double), compare_doubles);
+  return values[n / 2];
+}
+
+/* Appends to @slopes the slope between each point of (@x, @y) (@n) and
+ * each of the next @max_pairs at least @min_dx from it along x: Theil and
+ * Sen's line through them has the median of those slopes. */
+static void
+add_slopes (const double *x, const double *y, int n, double min_dx, int max_pairs, GArray *slopes)
+{
+  for (int p = 0; p < n; p++)
+    for (int q = p + 1, paired = 0; q < n && paired < max_pairs; q++)
+      if (x[q] != x[p] && fabs (x[q] - x[p]) >= min_dx)
+        {
+          double slope = (y[q] - y[p]) / (x[q] - x[p]);
+          g_array_append_val (slopes, slope);
+          paired++;
+        }
+}
+
 static gboolean
 on_rule_line (const RuleFit *fit, double y, double c, int thin)
 {
@@ -627,22 +654,15 @@ mark_rules (guint8 *mask, int width, int height, double s, gboolean box_sides,
         }
       const double *y = (const double *) ys->data, *c = (const double *) cs->data;
       g_array_set_size (slopes, 0);
-      for (guint p = 0; p < ys->len; p++)
-        for (guint q = p + 1; q < ys->len; q++)
-          {
-            double slope = (c[q] - c[p]) / (y[q] - y[p]);
-            g_array_append_val (slopes, slope);
-          }
-      g_array_sort (slopes, compare_doubles);
-      fit[root].b = slopes->len > 0 ? g_array_index (slopes, double, slopes->len / 2) : 0.0;
+      add_slopes (y, c, ys->len, 0.0, G_MAXINT, slopes);
+      fit[root].b = median ((double *) slopes->data, slopes->len, 0.0);
       g_array_set_size (slopes, 0);
       for (guint p = 0; p < ys->len; p++)
         {
           double intercept = c[p] - fit[root].b * y[p];
           g_array_append_val (slopes, intercept);
         }
-      g_array_sort (slopes, compare_doubles);
-      fit[root].a = g_array_index (slopes, double, slopes->len / 2);
+      fit[root].a = median ((double *) slopes->data, slopes->len, 0.0);
     }
   g_array_free (ys, TRUE);
   g_array_free (cs, TRUE);
@@ -1715,29 +1735,20 @@ find_line_ends (LineWork *work)
         }
     }
 
-  double *slopes = g_new (double, (gsize) MAX (n_like, 1) * BAND_PAIRS * 2);
-  int n_slopes = 0;
-  for (int i = 0; i < n_like; i++)
-    for (int j = i + 1, paired = 0; j < n_like && paired < BAND_PAIRS; j++)
-      if (fabs (xs[j] - xs[i]) >= 0.5 * work->H)
-        {
-          slopes[n_slopes++] = (tops[j] - tops[i]) / (xs[j] - xs[i]);
-          slopes[n_slopes++] = (bottoms[j] - bottoms[i]) / (xs[j] - xs[i]);
-          paired++;
-        }
-  qsort (slopes, n_slopes, sizeof (double), compare_doubles);
-  double slope = n_slopes > 0 ? CLAMP (slopes[n_slopes / 2], -BAND_SLOPE, BAND_SLOPE) : 0.0;
-  g_free (slopes);
+  GArray *slopes = g_array_new (FALSE, FALSE, sizeof (double));
+  add_slopes (xs, tops, n_like, 0.5 * work->H, BAND_PAIRS, slopes);
+  add_slopes (xs, bottoms, n_like, 0.5 * work->H, BAND_PAIRS, slopes);
+  double slope
+      = CLAMP (median ((double *) slopes->data, slopes->len, 0.0), -BAND_SLOPE, BAND_SLOPE);
+  g_array_free (slopes, TRUE);
 
   for (int i = 0; i < n_like; i++)
     {
       tops[i] -= slope * xs[i];
       bottoms[i] -= slope * xs[i];
     }
-  qsort (tops, n_like, sizeof (double), compare_doubles);
-  qsort (bottoms, n_like, sizeof (double), compare_doubles);
-  work->ends.top = n_like > 0 ? tops[n_like / 2] : 0.0;
-  work->ends.bottom = n_like > 0 ? bottoms[n_like / 2] : 0.0;
+  work->ends.top = median (tops, n_like, 0.0);
+  work->ends.bottom = median (bottoms, n_like, 0.0);
   work->ends.slope = slope;
   g_free (xs);
   g_free (tops);
@@ -2195,8 +2206,7 @@ summarise (DgReading *reading)
         }
       heights[d] = dr->box.height;
     }
-  qsort (heights, reading->n_digits, sizeof (double), compare_doubles);
-  reading->digit_height = heights[reading->n_digits / 2];
+  reading->digit_height = median (heights, reading->n_digits, 0.0);
   g_free (heights);
   g_free (reading->text);
   reading->text = g_string_free (text, FALSE);
@@ -2373,13 +2383,11 @@ dg_read_contrast (const DgContrast *contrast, DgClassifyFunc classify, gpointer 
             }
         }
       g_free (stacks);
-      qsort (heights, m, sizeof (double), compare_doubles);
-      qsort (areas, m, sizeof (double), compare_doubles);
-      work->H = m > 0 ? heights[m / 2] : page.digit_height;
+      work->H = median (heights, m, page.digit_height);
       /* With one digit-sized piece on the line its height is all there is
        * to go by, and a wide 0 is as wide as two narrow digits touching. */
       work->alone = m < 2;
-      work->digit_area = m > 0 ? areas[m / 2] : 1.0;
+      work->digit_area = median (areas, m, 1.0);
       g_free (heights);
       g_free (areas);
       find_line_ends (work);
