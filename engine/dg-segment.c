@@ -1689,19 +1689,20 @@ typedef struct
   LineEnds ends;
 } LineWork;
 
-/* Whether @c is a comma or a full stop beside @other, a digit: narrow and
- * short, low in the band @ends' digits fill, and side by side with it (not
- * a piece of a small digit broken apart, beside another piece) or hanging
- * below the band (under a 4's stem, where no piece of a digit hangs).
- * Merged, "0," reads as a 9 and "7," as a 3, so such merges are never
- * tried. */
+/* Whether @c is a comma or a full stop beside @other, a digit (or a piece
+ * of one whose stack is a digit's height: the top loop of an 8 in two, with
+ * the comma, read as a 9): narrow and short, low in the band @ends' digits
+ * fill, and side by side with it (not a piece of a small digit broken
+ * apart, beside another piece) or hanging below the band (under a 4's
+ * stem, where no piece of a digit hangs).  Merged, "0," reads as a 9 and
+ * "7," as a 3, so such merges are never tried. */
 static gboolean
 comma_beside (const Component *c, const Component *other, double H, const LineEnds *ends)
 {
   int narrower = MIN (c->x1 - c->x0, other->x1 - other->x0) + 1;
   double x = 0.5 * (c->x0 + c->x1);
   return c->x1 - c->x0 + 1 < COMMA_WIDTH * H && c->y1 - c->y0 + 1 < MERGE_SHORT * H
-         && other->y1 - other->y0 + 1 >= MERGE_SHORT * H
+         && other->sy1 - other->sy0 + 1 >= MERGE_SHORT * H
          && (overlap (c->x0, c->x1, other->x0, other->x1) < MERGE_OVERLAP * narrower
              || c->y1 >= band_bottom (ends, x) + COMMA_BELOW * H)
          && c->y0 >= band_top (ends, x) + COMMA_LOW * (ends->bottom - ends->top);

@@ -720,6 +720,35 @@ test_stacked_pieces (void)
     }
 }
 
+/* A loop of @pen round (@cx, @cy), @rx by @ry. */
+static void
+draw_loop (Page *page, double cx, double cy, double rx, double ry, double pen)
+{
+  for (int i = 0; i < 24; i++)
+    {
+      double a = 2 * G_PI * i / 24, b = 2 * G_PI * (i + 1) / 24;
+      draw_line (page, cx + rx * cos (a), cy + ry * sin (a), cx + rx * cos (b), cy + ry * sin (b),
+                 pen, 30);
+    }
+}
+
+/* An 8 in two loops, one above the other, with a comma close after it.
+ * Beside either loop, short alone, the comma looked like a piece of a
+ * digit and was merged (here into the 8, still read as an 8; "628,140"
+ * read "6209140", the bottom loop a 0 and the top one with the comma a
+ * 9).  Beside the 8 the two loops stack into, it is a comma, left out. */
+static void
+test_comma_after_stacked (void)
+{
+  Page page = page_new (900, 320);
+  double h = 120, x = 100, y = 80, pen = 12;
+  draw_loop (&page, x + 0.25 * h, y + 0.75 * h, 0.22 * h, 0.18 * h, pen);
+  draw_loop (&page, x + 0.3 * h, y + 0.25 * h, 0.2 * h, 0.18 * h, pen);
+  draw_comma (&page, x + 0.5 * h + pen + 0.1 * h, y + h, h, 0.1, 0.25, pen);
+  draw_text (&page, "14", 340, y, h, 170);
+  assert_reads (&page, "814", 1);
+}
+
 /* Several threads read pages at once (recognize --jobs, the app's reader):
  * each must get its own page's reading, in its own order. */
 typedef struct
@@ -1025,6 +1054,7 @@ main (int argc, char **argv)
   g_test_add_func ("/segment/read/two-lines", test_two_lines);
   g_test_add_func ("/segment/read/short-digits-line", test_line_of_short_digits);
   g_test_add_func ("/segment/read/stacked-pieces", test_stacked_pieces);
+  g_test_add_func ("/segment/read/comma-after-stacked", test_comma_after_stacked);
   g_test_add_func ("/segment/read/nothing", test_nothing);
   g_test_add_func ("/segment/read/unsure-kept", test_unsure_kept);
   g_test_add_func ("/segment/read/fused-number-kept", test_fused_number_kept);
