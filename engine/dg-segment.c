@@ -91,7 +91,9 @@
                               * short 7 whose bar touched a 6 stood 0.72 H) */
 
 /* Scores (natural log units). */
-#define SHORT_PENALTY 10.0   /* per H of height under 0.55 H */
+#define SHORT_PENALTY 10.0    /* per H of height under 0.55 H, */
+#define SHORT_SURE 0.7        /* a quarter of that when the network reads it this surely and */
+#define SHORT_SURE_SHARE 0.25 /* it is no comma's width (COMMA_WIDTH): a 2 written small */
 #define TALL_PENALTY 8.0     /* per H of height over 1.3 H */
 #define EDGE_TALL 1.15       /* at the start of a line, taller than this (H) */
 #define EDGE_TALL_PENALTY 12.0 /* costs this per H (a "$" whose bar stands out), */
@@ -1774,7 +1776,10 @@ pair_index (int n_cuts, int a, int b)
 }
 
 /* The score of a digit: how sure the network is, less what its shape says
- * against it being one digit. */
+ * against it being one digit.  Signs and commas are read unsure (the
+ * strings model learnt them as no digit), so a short atom read surely is a
+ * digit written small or flat, and being short costs it less: "872" with
+ * its 2 half as tall as the 8 read "87", and "$65-" with a flat 5 "6". */
 static double
 piece_score (const Piece *piece, const LineWork *work)
 {
@@ -1783,11 +1788,11 @@ piece_score (const Piece *piece, const LineWork *work)
     return -G_MAXDOUBLE;
   double rh = piece->box.height / H, rw = piece->box.width / H;
   double wide = work->alone ? WIDE_ALONE : WIDE;
-  return piece->fit
-         - SHORT_PENALTY * MAX (0.0, 0.55 - rh)
-         - TALL_PENALTY * MAX (0.0, rh - 1.3)
-         - WIDE_PENALTY * MAX (0.0, rw - wide)
-         - VERY_WIDE_PENALTY * MAX (0.0, rw - wide - 0.2);
+  double short_penalty = SHORT_PENALTY;
+  if (piece->fit >= log (SHORT_SURE) && rw >= COMMA_WIDTH)
+    short_penalty *= SHORT_SURE_SHARE;
+  return piece->fit - short_penalty * MAX (0.0, 0.55 - rh) - TALL_PENALTY * MAX (0.0, rh - 1.3)
+         - WIDE_PENALTY * MAX (0.0, rw - wide) - VERY_WIDE_PENALTY * MAX (0.0, rw - wide - 0.2);
 }
 
 static double
