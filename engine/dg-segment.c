@@ -93,7 +93,7 @@
 /* Scores (natural log units). */
 #define SHORT_PENALTY 10.0    /* per H of height under 0.55 H, */
 #define SHORT_SURE 0.7        /* a quarter of that when the network reads it this surely and */
-#define SHORT_SURE_SHARE 0.25 /* it is no comma's width (COMMA_WIDTH): a 2 written small */
+#define SHORT_SURE_SHARE 0.25 /* it is wider than a comma (COMMA_WIDTH): a 2 written small */
 #define TALL_PENALTY 8.0     /* per H of height over 1.3 H */
 #define EDGE_TALL 1.15       /* at the start of a line, taller than this (H) */
 #define EDGE_TALL_PENALTY 12.0 /* costs this per H (a "$" whose bar stands out), */
