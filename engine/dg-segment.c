@@ -128,6 +128,8 @@
 #define ALONE_SURE 0.5       /* alone on its line, an atom that may be one digit (up to */
 #define ALONE_WIDTH 2.5      /* 2.5 H wide) is read as several only when the network gives
                               * each this probability at least */
+#define FLAT_WIDTH 1.1       /* an atom at most this wide and under FLAT_TALL tall is a flat */
+#define FLAT_TALL 0.8        /* digit: its slices too must read ALONE_SURE (slices_need_sure) */
 #define PAIR_WIDTH 0.6       /* an atom this wide (H) may be two digits overlapping: the pair
                               * model reads it too, and its slices this wide at either end */
 
@@ -1834,7 +1836,7 @@ edge_penalty (const Piece *piece, double H, const LineEnds *ends, gboolean first
  * against its own height and a wide 0 is common: there the whole pays only
  * past WIDE_ALONE (without that, one single digit in thirty was cut in two,
  * a 0 read as "67", its halves read as surely as the whole), and its
- * slices and pairs must read surely (alone_and_narrow). */
+ * slices and pairs must read surely (slices_need_sure). */
 static double
 slice_terms (const LineWork *work, int a, int s, const DgBox *box, gboolean choosing)
 {
@@ -1851,17 +1853,24 @@ slice_terms (const LineWork *work, int a, int s, const DgBox *box, gboolean choo
   return v;
 }
 
-/* Whether atom @a is alone on its line and narrow enough to be one digit
- * (ALONE_WIDTH).  Such an atom's slices, and its readings as a pair, count
- * only when the network gives each digit ALONE_SURE at least
- * (slice_score, pair_slice_score): a wide 2 with a long tail, paying for
- * its width, lost to its halves read as an unsure "22" (one redrawn
- * validation digit in 180). */
+/* Whether atom @a's slices, and its readings as a pair, count only when
+ * the network gives each digit ALONE_SURE at least (slice_score,
+ * pair_slice_score).  So is an atom alone on its line and narrow enough to
+ * be one digit (ALONE_WIDTH): a wide 2 with a long tail, paying for its
+ * width, lost to its halves read as an unsure "22" (one redrawn validation
+ * digit in 180).  So is a flat atom about a digit wide (FLAT_WIDTH,
+ * FLAT_TALL): a flat 2 read unsure whole (0.21) was cut into a 2 at 0.88
+ * and a 1 at 0.24 ("73808112117"); 3 validation numbers won, none lost.
+ * The height limit keeps two touching digits, a digit's height, free to be
+ * cut: a 1 fused to its neighbour is as narrow, and one of its slices as
+ * unsure (without the limit, 6 numbers with touching digits were lost). */
 static gboolean
-alone_and_narrow (const LineWork *work, int a)
+slices_need_sure (const LineWork *work, int a)
 {
   const Component *c = &work->comps[g_array_index (work->line->members, int, a)];
-  return work->alone && c->x1 - c->x0 + 1 <= ALONE_WIDTH * work->H;
+  double w = (c->x1 - c->x0 + 1) / work->H;
+  double h = (c->y1 - c->y0 + 1) / work->H;
+  return (work->alone && w <= ALONE_WIDTH) || (w <= FLAT_WIDTH && h < FLAT_TALL);
 }
 
 static double
@@ -1881,7 +1890,7 @@ slice_score (const LineWork *work, const Piece *pieces, int a, int s, int b, gbo
     return -G_MAXDOUBLE;
   const Piece *slice = &pieces[work->first_slice[a] + slice_index (k, s, b)];
   double v = piece_score (slice, work);
-  if (v == -G_MAXDOUBLE || (slice->fit < log (ALONE_SURE) && alone_and_narrow (work, a)))
+  if (v == -G_MAXDOUBLE || (slice->fit < log (ALONE_SURE) && slices_need_sure (work, a)))
     return -G_MAXDOUBLE;
   return v + slice_terms (work, a, s, &slice->box, choosing);
 }
@@ -1902,7 +1911,7 @@ pair_slice_score (const LineWork *work, int a, int s, int b, gboolean choosing)
     return -G_MAXDOUBLE;
   const Pair *pair = &work->pairs[work->first_pair[a] + index];
   if (!pair->ok
-      || (MIN (pair->fit[0], pair->fit[1]) < log (ALONE_SURE) && alone_and_narrow (work, a)))
+      || (MIN (pair->fit[0], pair->fit[1]) < log (ALONE_SURE) && slices_need_sure (work, a)))
     return -G_MAXDOUBLE;
   double rh = pair->box.height / work->H;
   double v = pair->fit[0] + pair->fit[1] + CUT_BONUS - SHORT_PENALTY * MAX (0.0, 0.55 - rh)

@@ -926,6 +926,61 @@ test_wide_alone (void)
   g_free (page.grey);
 }
 
+/* A classifier for "3", a flat atom spanning @user_data's pixels [x0,
+ * x1), and "3": sure of the 3s; of the flat atom unsure whole (2 at
+ * 0.1); sure of a slice at its left end (2 at 0.9), unsure of one at its
+ * right end (1 at 0.4).  The network read a flat 2 whole at 0.21, and its
+ * slices at 0.88 and 0.24. */
+static void
+classify_flat (int n, const float *images, const DgBox *boxes, float *probs, float *fits,
+               gpointer user_data)
+{
+  const int *flat = user_data;
+  for (int i = 0; i < n; i++)
+    {
+      const DgBox *b = &boxes[i];
+      int digit = 3;
+      float p = 0.99f;
+      if (b->x + b->width > flat[0] && b->x < flat[1])
+        {
+          gboolean whole = b->x <= flat[0] + 2 && b->x + b->width >= flat[1] - 2;
+          gboolean left = b->x <= flat[0] + 2;
+          digit = whole || left ? 2 : 1;
+          p = whole ? 0.1f : left ? 0.9f : 0.4f;
+        }
+      for (int c = 0; c < DG_CLASSES; c++)
+        probs[i * DG_CLASSES + c] = c == digit ? p : (1.0f - p) / (DG_CLASSES - 1);
+      fits[i] = logf (p);
+    }
+}
+
+/* A flat digit about a digit wide (under FLAT_TALL, at most FLAT_WIDTH) is
+ * cut only into slices the network reads surely: a flat 2 read unsure
+ * whole was read as a sure 2 and an unsure 1 ("73808112117").  A digit's
+ * height tall, the same atom may be two touching digits, and its slices
+ * count as they always do. */
+static void
+test_flat_not_cut (void)
+{
+  static const double two[] = { 0.05, 0.3, 0.3, 0.0,  0.7,  0.0, 0.95, 0.2, 0.8,
+                                0.45, 0.4, 0.7, 0.05, 0.95, 0.5, 0.95, 1.0, 0.95 };
+  double h = 100, y = 100;
+  for (int tall = 0; tall < 2; tall++)
+    {
+      double fh = tall ? h : 0.7 * h, x = 260;
+      Page page = page_new (800, 320);
+      draw_text (&page, "3", 100, y, h, 0);
+      draw_text (&page, "3", 440, y, h, 0);
+      for (guint i = 0; i + 3 < G_N_ELEMENTS (two); i += 2)
+        draw_line (&page, x + h * two[i], y + h - fh + fh * two[i + 1], x + h * two[i + 2],
+                   y + h - fh + fh * two[i + 3], 10, 30);
+      int flat[2] = { (int) x, (int) (x + h) + 6 };
+      g_autoptr (DgReading) reading = read_page_with (&page, classify_flat, flat, NULL, NULL);
+      g_assert_cmpstr (reading->text, ==, tall ? "3213" : "323");
+      g_free (page.grey);
+    }
+}
+
 /* Ink of a digit's height is read even when no reading of it is sure
  * (leaving it all out would cost less): shown unsure, not as nothing. */
 static void
@@ -1078,6 +1133,7 @@ main (int argc, char **argv)
   g_test_add_func ("/segment/read/small-digit-kept", test_small_digit_kept);
   g_test_add_func ("/segment/read/thin-digit-kept", test_thin_digit_kept);
   g_test_add_func ("/segment/read/wide-alone", test_wide_alone);
+  g_test_add_func ("/segment/read/flat-not-cut", test_flat_not_cut);
   g_test_add_func ("/segment/read/threads", test_threads);
   return g_test_run ();
 }
