@@ -54,19 +54,31 @@ dg_draw_segment (guint8 *grey, int width, int height, int stride, double ax, dou
       }
 }
 
+/* Draws the polyline through the first @n_points (x, y) pairs of @points
+ * (fewer if one is NaN), each scaled by @w and @h and moved to (@x, @y),
+ * leaning by @slant (x shift per pixel up from @h), pen @pen pixels wide. */
+static inline void
+dg_draw_polyline (guint8 *grey, int width, int height, int stride, const double *points,
+                  int n_points, double x, double y, double w, double h, double slant, double pen,
+                  int ink)
+{
+  const double *p = points;
+  for (int i = 0; i + 1 < n_points && !isnan (p[2 * i + 2]); i++)
+    {
+      double ax = x + w * p[2 * i] + slant * h * (1.0 - p[2 * i + 1]);
+      double ay = y + h * p[2 * i + 1];
+      double bx = x + w * p[2 * i + 2] + slant * h * (1.0 - p[2 * i + 3]);
+      double by = y + h * p[2 * i + 3];
+      dg_draw_segment (grey, width, height, stride, ax, ay, bx, by, pen / 2, ink);
+    }
+}
+
 /* Draws @digit (0 .. 9) with its box's top-left at (x, y), @h pixels tall
  * (0.7 @h wide), leaning by @slant (x shift per pixel up), pen @pen pixels wide. */
 static inline void
 dg_draw_digit (guint8 *grey, int width, int height, int stride, int digit, double x, double y,
                double h, double slant, double pen, int ink)
 {
-  const double *p = dg_draw_digit_points[digit];
-  for (int i = 0; i < 23 && !isnan (p[2 * i + 2]); i++)
-    {
-      double ax = x + h * p[2 * i] + slant * h * (1.0 - p[2 * i + 1]);
-      double ay = y + h * p[2 * i + 1];
-      double bx = x + h * p[2 * i + 2] + slant * h * (1.0 - p[2 * i + 3]);
-      double by = y + h * p[2 * i + 3];
-      dg_draw_segment (grey, width, height, stride, ax, ay, bx, by, pen / 2, ink);
-    }
+  dg_draw_polyline (grey, width, height, stride, dg_draw_digit_points[digit], 24, x, y, h, h, slant,
+                    pen, ink);
 }

@@ -47,6 +47,16 @@ draw_line (Page *page, double ax, double ay, double bx, double by, double width,
                    ink);
 }
 
+/* The polyline through @n_points (x, y) pairs of @points, each scaled by
+ * @w and @h and moved to (@x, @y) (dg_draw_polyline). */
+static void
+draw_polyline (Page *page, const double *points, int n_points, double x, double y, double w,
+               double h, double pen)
+{
+  dg_draw_polyline (page->grey, page->width, page->height, page->width, points, n_points, x, y, w,
+                    h, 0.0, pen, 30);
+}
+
 /* The shipped model @find finds, loaded on first use into *@cache: what
  * the program reads pages with. */
 static DgModel *
@@ -391,9 +401,7 @@ test_merge_pieces (void)
   double h = 120, x = 100, y = 80, pen = 12;
   /* The 5: its body, and the bar 6 pixels above and right of where it joins. */
   const double *p = dg_draw_digit_points[5];
-  for (int i = 1; i < 8; i++)
-    draw_line (&page, x + h * p[2 * i], y + h * p[2 * i + 1], x + h * p[2 * i + 2],
-               y + h * p[2 * i + 3], pen, 30);
+  draw_polyline (&page, p + 2, 8, x, y, h, h, pen);
   draw_line (&page, x + h * 0.14 + 10, y - 14, x + h * 0.7, y - 14, pen, 30);
   /* The 4: the stem, and the slanted stroke and crossbar stopping short of it. */
   x = 400;
@@ -909,9 +917,7 @@ test_wide_alone (void)
                                 0.8, 0.95, 1.5, 0.95 };
   double x = 150, y = 100, h = 80;
   Page page = page_new (600, 300);
-  for (guint i = 0; i + 3 < G_N_ELEMENTS (two); i += 2)
-    draw_line (&page, x + h * two[i], y + h * two[i + 1], x + h * two[i + 2], y + h * two[i + 3],
-               8, 30);
+  draw_polyline (&page, two, G_N_ELEMENTS (two) / 2, x, y, h, h, 8);
   g_autoptr (DgReading) wide = read_wide (&page, (int) (1.4 * h)); /* 0.1 h .. 1.5 h */
   g_assert_cmpstr (wide->text, ==, "2");
   g_assert_cmpint (wide->digits[0].box.width, >=, 1.4 * h);
@@ -971,10 +977,8 @@ test_flat_not_cut (void)
       Page page = page_new (800, 320);
       draw_text (&page, "3", 100, y, h, 0);
       draw_text (&page, "3", 440, y, h, 0);
-      for (guint i = 0; i + 3 < G_N_ELEMENTS (two); i += 2)
-        draw_line (&page, x + h * two[i], y + h - fh + fh * two[i + 1], x + h * two[i + 2],
-                   y + h - fh + fh * two[i + 3], 10, 30);
-      int flat[2] = { (int) x, (int) (x + h) + 6 };
+      draw_polyline (&page, two, G_N_ELEMENTS (two) / 2, x, y + h - fh, h, fh, 10);
+      int flat[2] = { (int) x, (int) (x + h) + 6 }; /* the pen's half-width past x + h */
       g_autoptr (DgReading) reading = read_page_with (&page, classify_flat, flat, NULL, NULL);
       g_assert_cmpstr (reading->text, ==, tall ? "3213" : "323");
       g_free (page.grey);
