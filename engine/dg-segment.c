@@ -125,9 +125,9 @@
 #define DROP_CAP 2.0         /* up to two digits' worth (a fused "67" is no comma), or as
                               * many as it is wide in H: seven digits fused into a blob
                               * were left out as a sign, and "459141818" read "18" */
-#define ALONE_SURE 0.5       /* alone on its line, an atom that may be one digit (up to */
-#define ALONE_WIDTH 2.5      /* 2.5 H wide) is read as several only when the network gives
-                              * each this probability at least */
+#define ALONE_SURE 0.5       /* an atom up to ALONE_WIDTH wide, alone on its line or read */
+#define ALONE_WIDTH 2.5      /* whole this surely, is read as several only when the
+                              * network gives each this probability at least */
 #define FLAT_WIDTH 1.1       /* an atom at most this wide and under FLAT_TALL tall is a flat */
 #define FLAT_TALL 0.8        /* digit: its slices too must read ALONE_SURE (slices_need_sure) */
 #define PAIR_WIDTH 0.6       /* an atom this wide (H) may be two digits overlapping: the pair
@@ -1855,22 +1855,30 @@ slice_terms (const LineWork *work, int a, int s, const DgBox *box, gboolean choo
 
 /* Whether atom @a's slices, and its readings as a pair, count only when
  * the network gives each digit ALONE_SURE at least (slice_score,
- * pair_slice_score).  So is an atom alone on its line and narrow enough to
- * be one digit (ALONE_WIDTH): a wide 2 with a long tail, paying for its
- * width, lost to its halves read as an unsure "22" (one redrawn validation
- * digit in 180).  So is a flat atom about a digit wide (FLAT_WIDTH,
- * FLAT_TALL): a flat 2 read unsure whole (0.21) was cut into a 2 at 0.88
- * and a 1 at 0.24 ("73808112117"); 3 validation numbers won, none lost.
- * The height limit keeps two touching digits, a digit's height, free to be
- * cut: a 1 fused to its neighbour is as narrow, and one of its slices as
- * unsure (without the limit, 6 numbers with touching digits were lost). */
+ * pair_slice_score).  So do those of an atom narrow enough to be one
+ * digit (ALONE_WIDTH) that is alone on its line, or that the network reads
+ * whole as one digit at ALONE_SURE or more.  Alone: a wide 2 with a long
+ * tail, paying for its width, lost to its halves read as an unsure "22"
+ * (one redrawn validation digit in 180).  Read surely whole: a wide,
+ * tilted 0 read at 1.00 paid more for its width than its halves read at
+ * 0.15 and 0.52 cost ("902" read "2042"); 3 of the 11,000 validation
+ * numbers won and none lost, touching ones neither (their slices read
+ * surely), and the same with any width limit from 1.7 H.  So are a flat
+ * atom's about a digit wide (FLAT_WIDTH, FLAT_TALL): a flat 2 read unsure
+ * whole (0.21) was cut into a 2 at 0.88 and a 1 at 0.24 ("73808112117");
+ * 3 validation numbers won, none lost.  The height limit keeps two
+ * touching digits, a digit's height, free to be cut: a 1 fused to its
+ * neighbour is as narrow, and one of its slices as unsure (without the
+ * limit, 6 numbers with touching digits were lost). */
 static gboolean
-slices_need_sure (const LineWork *work, int a)
+slices_need_sure (const LineWork *work, const Piece *pieces, int a)
 {
   const Component *c = &work->comps[g_array_index (work->line->members, int, a)];
+  const Piece *whole = &pieces[work->single[a]];
   double w = (c->x1 - c->x0 + 1) / work->H;
   double h = (c->y1 - c->y0 + 1) / work->H;
-  return (work->alone && w <= ALONE_WIDTH) || (w <= FLAT_WIDTH && h < FLAT_TALL);
+  return (w <= ALONE_WIDTH && (work->alone || (whole->ok && whole->fit >= log (ALONE_SURE))))
+         || (w <= FLAT_WIDTH && h < FLAT_TALL);
 }
 
 static double
@@ -1890,7 +1898,7 @@ slice_score (const LineWork *work, const Piece *pieces, int a, int s, int b, gbo
     return -G_MAXDOUBLE;
   const Piece *slice = &pieces[work->first_slice[a] + slice_index (k, s, b)];
   double v = piece_score (slice, work);
-  if (v == -G_MAXDOUBLE || (slice->fit < log (ALONE_SURE) && slices_need_sure (work, a)))
+  if (v == -G_MAXDOUBLE || (slice->fit < log (ALONE_SURE) && slices_need_sure (work, pieces, a)))
     return -G_MAXDOUBLE;
   return v + slice_terms (work, a, s, &slice->box, choosing);
 }
@@ -1904,14 +1912,15 @@ slice_score (const LineWork *work, const Piece *pieces, int a, int s, int b, gbo
  * 0, 0.15 (CUT_BONUS) and 0.3; 85.3 and 83.7% with them costing 0.5 and
  * 1.0; earning 0.5, other kinds began to lose numbers. */
 static double
-pair_slice_score (const LineWork *work, int a, int s, int b, gboolean choosing)
+pair_slice_score (const LineWork *work, const Piece *pieces, int a, int s, int b, gboolean choosing)
 {
   int index = pair_index (work->n_cuts[a], s, b);
   if (work->first_pair[a] < 0 || index < 0)
     return -G_MAXDOUBLE;
   const Pair *pair = &work->pairs[work->first_pair[a] + index];
   if (!pair->ok
-      || (MIN (pair->fit[0], pair->fit[1]) < log (ALONE_SURE) && slices_need_sure (work, a)))
+      || (MIN (pair->fit[0], pair->fit[1]) < log (ALONE_SURE)
+          && slices_need_sure (work, pieces, a)))
     return -G_MAXDOUBLE;
   double rh = pair->box.height / work->H;
   double v = pair->fit[0] + pair->fit[1] + CUT_BONUS - SHORT_PENALTY * MAX (0.0, 0.55 - rh)
@@ -1941,7 +1950,7 @@ best_split (const LineWork *work, const Piece *pieces, int a, int *path, gboolea
       for (int s = 0; s < b; s++)
         for (int pair = 0; pair < 2; pair++)
           {
-            double v = pair ? pair_slice_score (work, a, s, b, TRUE)
+            double v = pair ? pair_slice_score (work, pieces, a, s, b, TRUE)
                             : slice_score (work, pieces, a, s, b, TRUE);
             if (best[s] > -G_MAXDOUBLE && v > -G_MAXDOUBLE && best[s] + v > best[b])
               {
@@ -1972,7 +1981,7 @@ best_split (const LineWork *work, const Piece *pieces, int a, int *path, gboolea
     {
       *score = 0.0;
       for (int p = 0, prev = 0; p < n; prev = path[p], p++)
-        *score += as_pair[p] ? pair_slice_score (work, a, prev, path[p], FALSE)
+        *score += as_pair[p] ? pair_slice_score (work, pieces, a, prev, path[p], FALSE)
                              : slice_score (work, pieces, a, prev, path[p], FALSE);
     }
   g_free (best);

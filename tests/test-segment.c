@@ -932,27 +932,32 @@ test_wide_alone (void)
   g_free (page.grey);
 }
 
-/* A classifier for "3", a flat atom spanning @user_data's pixels [x0,
- * x1), and "3": sure of the 3s; of the flat atom unsure whole (2 at
- * 0.1); sure of a slice at its left end (2 at 0.9), unsure of one at its
- * right end (1 at 0.4).  The network read a flat 2 whole at 0.21, and its
- * slices at 0.88 and 0.24. */
+/* A classifier for test_flat_not_cut: sure of 3s, but in the columns of
+ * an atom (Flat, pixels [x0, x1)) a 2 read at @whole as a whole, a slice
+ * at its left end a 2 at 0.9, any other slice a 1 at 0.4.  The network
+ * read a flat 2 whole at 0.21, and its slices at 0.88 and 0.24. */
+typedef struct
+{
+  int x0, x1;
+  float whole;
+} Flat;
+
 static void
 classify_flat (int n, const float *images, const DgBox *boxes, float *probs, float *fits,
                gpointer user_data)
 {
-  const int *flat = user_data;
+  const Flat *flat = user_data;
   for (int i = 0; i < n; i++)
     {
       const DgBox *b = &boxes[i];
       int digit = 3;
       float p = 0.99f;
-      if (b->x + b->width > flat[0] && b->x < flat[1])
+      if (b->x + b->width > flat->x0 && b->x < flat->x1)
         {
-          gboolean whole = b->x <= flat[0] + 2 && b->x + b->width >= flat[1] - 2;
-          gboolean left = b->x <= flat[0] + 2;
+          gboolean whole = b->x <= flat->x0 + 2 && b->x + b->width >= flat->x1 - 2;
+          gboolean left = b->x <= flat->x0 + 2;
           digit = whole || left ? 2 : 1;
-          p = whole ? 0.1f : left ? 0.9f : 0.4f;
+          p = whole ? flat->whole : left ? 0.9f : 0.4f;
         }
       for (int c = 0; c < DG_CLASSES; c++)
         probs[i * DG_CLASSES + c] = c == digit ? p : (1.0f - p) / (DG_CLASSES - 1);
@@ -964,23 +969,35 @@ classify_flat (int n, const float *images, const DgBox *boxes, float *probs, flo
  * cut only into slices the network reads surely: a flat 2 read unsure
  * whole was read as a sure 2 and an unsure 1 ("73808112117").  A digit's
  * height tall, the same atom may be two touching digits, and its slices
- * count as they always do. */
+ * count as they always do; but not when the network reads it whole as one
+ * digit surely, however wide ("902" with a wide 0 read "2042"). */
 static void
 test_flat_not_cut (void)
 {
   static const double two[] = { 0.05, 0.3, 0.3, 0.0,  0.7,  0.0, 0.95, 0.2, 0.8,
                                 0.45, 0.4, 0.7, 0.05, 0.95, 0.5, 0.95, 1.0, 0.95 };
+  static const struct
+  {
+    double height, width; /* of the 2, in the 3s' height */
+    float whole;          /* the network's probability of the 2 as a whole */
+    const char *reads;
+  } cases[] = {
+    { 0.7, 1.0, 0.1f, "323" },  /* flat: not cut */
+    { 1.0, 1.0, 0.1f, "3213" }, /* a digit tall, read unsure whole: cut */
+    { 1.0, 1.4, 0.9f, "323" },  /* read surely whole: not cut, though wide */
+  };
   double h = 100, y = 100;
-  for (int tall = 0; tall < 2; tall++)
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
-      double fh = tall ? h : 0.7 * h, x = 260;
+      double fh = cases[i].height * h, fw = cases[i].width * h, x = 260;
       Page page = page_new (800, 320);
       draw_text (&page, "3", 100, y, h, 0);
-      draw_text (&page, "3", 440, y, h, 0);
-      draw_polyline (&page, two, G_N_ELEMENTS (two) / 2, x, y + h - fh, h, fh, 10);
-      int flat[2] = { (int) x, (int) (x + h) + 6 }; /* the pen's half-width past x + h */
-      g_autoptr (DgReading) reading = read_page_with (&page, classify_flat, flat, NULL, NULL);
-      g_assert_cmpstr (reading->text, ==, tall ? "3213" : "323");
+      draw_text (&page, "3", 460, y, h, 0);
+      draw_polyline (&page, two, G_N_ELEMENTS (two) / 2, x, y + h - fh, fw, fh, 10);
+      Flat flat
+          = { (int) x, (int) (x + fw) + 6, cases[i].whole }; /* the pen's half-width past the box */
+      g_autoptr (DgReading) reading = read_page_with (&page, classify_flat, &flat, NULL, NULL);
+      g_assert_cmpstr (reading->text, ==, cases[i].reads);
       g_free (page.grey);
     }
 }
