@@ -1082,17 +1082,32 @@ test_last_one_kept (void)
   assert_all_read ("00001", 400, 800, 0.35f);
 }
 
-/* A last digit written taller than the others, standing out below them
- * only, is read: at a line's end only ink standing out above and below
- * (a sign's bar) costs more ("4205043" read "420504"); at its start,
- * tall alone costs more too. */
+/* A digit written taller than the others is read at either end of a
+ * line.  At its end only ink standing out above and below (a sign's bar)
+ * costs more: a last 3 standing out below only was left out ("4205043"
+ * read "420504").  At its start tall alone costs more, but only when the
+ * network is unsure of it, as it is of a "$": a first 9 read surely was
+ * left out ("902" read "02"). */
 static void
-test_last_tall_kept (void)
+test_tall_kept (void)
 {
-  Page page = page_new (800, 320);
-  draw_text (&page, "420", 60, 100, 90, 110);
-  draw_text (&page, "3", 390, 100, 125, 0);
-  assert_reads (&page, "4203", 0);
+  static const struct
+  {
+    const char *left, *right, *reads;
+    double right_x;        /* the left part starts at 60 */
+    double left_y, left_h; /* its top and height */
+    double right_y, right_h;
+  } cases[] = {
+    { "420", "3", "4203", 390, 100, 90, 100, 125 }, /* tops level: the 3 stands out below */
+    { "9", "02", "902", 200, 70, 130, 100, 95 },    /* about level at the bottom */
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      Page page = page_new (800, 320);
+      draw_text (&page, cases[i].left, 60, cases[i].left_y, cases[i].left_h, 110);
+      draw_text (&page, cases[i].right, cases[i].right_x, cases[i].right_y, cases[i].right_h, 110);
+      assert_reads (&page, cases[i].reads, 0);
+    }
 }
 
 /* A last digit written small, under half as tall as the others, and read
@@ -1150,7 +1165,7 @@ main (int argc, char **argv)
   g_test_add_func ("/segment/read/unsure-kept", test_unsure_kept);
   g_test_add_func ("/segment/read/fused-number-kept", test_fused_number_kept);
   g_test_add_func ("/segment/read/last-one-kept", test_last_one_kept);
-  g_test_add_func ("/segment/read/last-tall-kept", test_last_tall_kept);
+  g_test_add_func ("/segment/read/tall-kept", test_tall_kept);
   g_test_add_func ("/segment/read/small-digit-kept", test_small_digit_kept);
   g_test_add_func ("/segment/read/thin-digit-kept", test_thin_digit_kept);
   g_test_add_func ("/segment/read/wide-alone", test_wide_alone);
