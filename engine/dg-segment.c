@@ -1873,10 +1873,10 @@ slice_terms (const LineWork *work, int a, int s, const DgBox *box, gboolean choo
  * network read whole surely as one digit.  So are a flat atom's about a
  * digit wide (FLAT_WIDTH, FLAT_TALL): a flat 2 read unsure whole (0.21)
  * was cut into a 2 at 0.88 and a 1 at 0.24 ("73808112117"); 3 validation
- * numbers won, none lost.  The height limit keeps two
- * touching digits, a digit's height, free to be cut: a 1 fused to its
- * neighbour is as narrow, and one of its slices as unsure (without the
- * limit, 6 numbers with touching digits were lost). */
+ * numbers won, none lost.  The height limit keeps two touching digits, a
+ * digit's height, free to be cut: a 1 fused to its neighbour is as
+ * narrow, and one of its slices as unsure (without the limit, 6 numbers
+ * with touching digits were lost). */
 static gboolean
 slices_need_sure (const LineWork *work, const Piece *pieces, int a)
 {
