@@ -1866,7 +1866,7 @@ slice_terms (const LineWork *work, int a, int s, const DgBox *box, gboolean choo
  * tail, paying for its width, lost to its halves read as an unsure "22"
  * (one redrawn validation digit in 180).  Read surely whole: a wide,
  * tilted 0 read at 1.00 paid more for its width than its halves read at
- * 0.15 and 0.52 cost ("902" read "2042"); 3 of the 11,000 validation
+ * 0.11 and 0.52 cost ("902" read "2042"); 3 of the 11,000 validation
  * numbers won and none lost, touching ones neither (their slices read
  * surely), and the same with a width limit of 1.7 H or none.  Of 8,000
  * numbers from training digits 4 won and 3 lost, touching pairs the

@@ -994,8 +994,8 @@ test_flat_not_cut (void)
       draw_text (&page, "3", 100, y, h, 0);
       draw_text (&page, "3", 460, y, h, 0);
       draw_polyline (&page, two, G_N_ELEMENTS (two) / 2, x, y + h - fh, fw, fh, 10);
-      Flat flat
-          = { (int) x, (int) (x + fw) + 6, cases[i].whole }; /* the pen's half-width past the box */
+      /* The atom ends the pen's half-width past the polyline's box. */
+      Flat flat = { (int) x, (int) (x + fw) + 6, cases[i].whole };
       g_autoptr (DgReading) reading = read_page_with (&page, classify_flat, &flat, NULL, NULL);
       g_assert_cmpstr (reading->text, ==, cases[i].reads);
       g_free (page.grey);
