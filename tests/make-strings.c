@@ -1,7 +1,7 @@
 /* make-strings: MNIST test digits composed into numbers as they appear on
  * cheques and forms, for test-strings.sh.
  *
- *   make-strings [--from-train] [--clean] [--seed S] MNIST_DIR OUT_DIR COUNT [FIRST]
+ *   make-strings [--from-train | --learnt] [--clean] [--seed S] MNIST_DIR OUT_DIR COUNT [FIRST]
  *   make-strings --candidates WEIGHTS MNIST_DIR OUT_PREFIX COUNT [FIRST]
  *   make-strings --pairs WEIGHTS MNIST_DIR OUT_PREFIX COUNT [FIRST]
  *   make-strings --touching-candidates WEIGHTS MNIST_DIR OUT_PREFIX COUNT [FIRST]
@@ -15,6 +15,9 @@
  * presentations from another seed: strings to tune segmentation on, so
  * that the test set stays for the final report.  5000 digits make about
  * 800 strings; past them the digits come round again in new strings.
+ * With --learnt they come from the other 55,000, the part of the split the
+ * models learnt: read surely, whatever is misread there is mostly
+ * segmentation's doing, and few digits come round again.
  *
  * Writes COUNT images per kind, OUT_DIR/KIND-NNNNN.png or .jpg, and
  * OUT_DIR/labels.csv ("file,kind,label,presentation,sources").  Each image
@@ -22,7 +25,8 @@
  * starting at digit FIRST (0) for the first kind; digits are never reused
  * within a run.  "sources" are the digits' indices, space-separated, in the
  * test set (with --from-train, in the validation split as dg_train_keep_split
- * orders it, as `digits-cli eval --validation` reads it): test-strings.sh
+ * orders it, as `digits-cli eval --validation` reads it; with --learnt, in
+ * the training part as it orders that): test-strings.sh
  * reads them from MNIST's own images too, to tell what the strings lose
  * to their presentation from what the network misreads anyway.
  * Kinds:
@@ -766,12 +770,14 @@ main (int argc, char **argv)
   g_autoptr (GString) csv = g_string_new ("file,kind,label,presentation,sources\n");
 
   const char *weights = NULL;
-  gboolean from_train = FALSE, clean = FALSE;
+  gboolean from_train = FALSE, learnt = FALSE, clean = FALSE;
   guint64 seed = 0;
   while (argc > 1)
     {
       if (strcmp (argv[1], "--from-train") == 0)
         from_train = TRUE;
+      else if (strcmp (argv[1], "--learnt") == 0)
+        from_train = learnt = TRUE;
       else if (strcmp (argv[1], "--clean") == 0)
         clean = TRUE;
       else if (strcmp (argv[1], "--seed") == 0 && argc > 2
@@ -798,10 +804,12 @@ main (int argc, char **argv)
     }
   if (argc != 4 && argc != 5)
     {
-      g_printerr ("usage: make-strings [--from-train] [--clean] [--seed S] MNIST_DIR OUT_DIR COUNT [FIRST]\n"
-                  "       make-strings --candidates WEIGHTS MNIST_DIR OUT_PREFIX COUNT [FIRST]\n"
-                  "       make-strings --pairs WEIGHTS MNIST_DIR OUT_PREFIX COUNT [FIRST]\n"
-                  "       make-strings --touching-candidates WEIGHTS MNIST_DIR OUT_PREFIX COUNT [FIRST]\n");
+      g_printerr (
+          "usage: make-strings [--from-train | --learnt] [--clean] [--seed S] MNIST_DIR OUT_DIR "
+          "COUNT [FIRST]\n"
+          "       make-strings --candidates WEIGHTS MNIST_DIR OUT_PREFIX COUNT [FIRST]\n"
+          "       make-strings --pairs WEIGHTS MNIST_DIR OUT_PREFIX COUNT [FIRST]\n"
+          "       make-strings --touching-candidates WEIGHTS MNIST_DIR OUT_PREFIX COUNT [FIRST]\n");
       return 2;
     }
   int count = MAX (1, atoi (argv[3]));
@@ -813,7 +821,7 @@ main (int argc, char **argv)
       return 1;
     }
   if (from_train || weights != NULL)
-    dg_train_keep_split (images, labels, from_train);
+    dg_train_keep_split (images, labels, from_train && !learnt);
   if (weights != NULL)
     return make_candidates (weights, pairs, pairs || touching, images, labels, argv[2], count,
                             argc == 5 ? atoi (argv[4]) : 0);
