@@ -1133,6 +1133,25 @@ test_thin_digit_kept (void)
   assert_all_read ("00100", 230, 330, 0.22f);
 }
 
+/* A 2 written flat, as wide as a digit and under half as tall, between
+ * digits and read unsure, is a digit: there it can be no comma (narrower)
+ * nor a dash (at the end, thinner), and leaving it out cost only its
+ * little ink ("56,200" read "5600"). */
+static void
+test_flat_digit_kept (void)
+{
+  Page page = page_new (800, 300);
+  double h = 80, y = 100;
+  draw_text (&page, "5", 60, y, h, 90);
+  draw_polyline (&page, dg_draw_digit_points[2], 24, 150, y + 0.58 * h, 0.9 * h, 0.42 * h, 0.1 * h);
+  draw_text (&page, "00", 250, y, h, 90);
+  Span span = { 140, 240, 0.2f }; /* the others read 0.99 */
+  g_autoptr (DgReading) reading = read_page_with (&page, classify_span, &span, NULL, NULL);
+  g_assert_cmpstr (reading->text, ==, "3333");
+  g_assert_cmpint (count_marks (reading, DG_MARK_SYMBOL), ==, 0);
+  g_free (page.grey);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1168,6 +1187,7 @@ main (int argc, char **argv)
   g_test_add_func ("/segment/read/tall-kept", test_tall_kept);
   g_test_add_func ("/segment/read/small-digit-kept", test_small_digit_kept);
   g_test_add_func ("/segment/read/thin-digit-kept", test_thin_digit_kept);
+  g_test_add_func ("/segment/read/flat-digit-kept", test_flat_digit_kept);
   g_test_add_func ("/segment/read/wide-alone", test_wide_alone);
   g_test_add_func ("/segment/read/flat-not-cut", test_flat_not_cut);
   g_test_add_func ("/segment/read/threads", test_threads);
