@@ -2076,9 +2076,11 @@ read_line (const LineWork *work, const Piece *pieces, gboolean keep_tall,
       double edge_cost
           = edge ? edge_penalty (&pieces[work->single[a]], work->H, ends, a == ends->first) : 0.0;
       /* Leaving out the first atom costs less (a currency sign before the
-       * amount), and the last unless it is a digit's height within the
-       * band: "7451" read "745" with its last 1 left out. */
-      gboolean cheap = edge && (a == ends->first || !atom_tall (work, a) || edge_cost > 0.0);
+       * amount), and the last unless it is a digit's height, or a flat
+       * digit's width (DROP_FLAT_WIDTH), within the band: "7451" read
+       * "745" with its last 1 left out, "5547-" its flat 7. */
+      gboolean digit_sized = atom_tall (work, a) || c->x1 - c->x0 + 1 >= DROP_FLAT_WIDTH * work->H;
+      gboolean cheap = edge && (a == ends->first || !digit_sized || edge_cost > 0.0);
       best[e] = best[a] + drop_cost (c, work->digit_area, work->H, cheap)
                 - (keep_tall && atom_tall (work, a) ? 100.0 : 0.0);
       from[e] = 1;
