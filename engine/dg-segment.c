@@ -1808,7 +1808,7 @@ piece_score (const Piece *piece, const LineWork *work)
  * amount are commas, narrower, and a dash after it is at its end and
  * thinner; a 2 or a 7 written flat, read unsure, was left out for the
  * little ink it has ("56,200" read "5600"): on the validation numbers 18
- * won and none lost, half of them one flat 2 coming round. */
+ * won and none lost, ten of them one flat 2 coming round. */
 static double
 drop_cost (const Component *c, double digit_area, double H, gboolean cheap)
 {
