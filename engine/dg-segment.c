@@ -94,6 +94,7 @@
 #define SHORT_PENALTY 10.0    /* per H of height under 0.55 H, */
 #define SHORT_SURE 0.7        /* a quarter of that when the network reads it this surely and */
 #define SHORT_SURE_SHARE 0.25 /* it is wider than a comma (COMMA_WIDTH): a 2 written small */
+#define SHORT_FLAT_TALL 0.4   /* and for one a digit wide and this tall (H): piece_score */
 #define TALL_PENALTY 8.0     /* per H of height over 1.3 H */
 #define EDGE_TALL 1.15       /* at the start of a line, taller than this (H) */
 #define EDGE_TALL_PENALTY 12.0 /* costs this per H (a "$" whose bar stands out), */
@@ -121,8 +122,7 @@
 #define KEEP_TALL 0.7        /* a line read as nothing is read again keeping atoms this tall (H) */
 #define DROP_BASE 0.3        /* leaving an atom out costs 0.3 + 2.7 x its area */
 #define DROP_AREA 2.7        /* relative to a digit's, */
-#define DROP_TALL_AREA 0.5   /* at least half a digit's when it is 0.7 H tall and not cheap
-                              * to leave out: a thin 2 was ("$290-" read "90"), */
+#define DROP_TALL_AREA 0.75  /* 3/4 of a digit's at least when 0.7 H tall, in a line, */
 #define DROP_FLAT_WIDTH 0.6  /* and a whole digit's when it is this wide (H) and */
 #define DROP_FLAT_TALL 0.3   /* this tall: a 2 or 7 written flat, not a comma or a dash */
 #define DROP_CAP 2.0         /* up to two digits' worth (a fused "67" is no comma), or as
@@ -132,7 +132,8 @@
 #define ALONE_WIDTH 2.5      /* whole this surely, is read as several only when the
                               * network gives each this probability at least */
 #define FLAT_WIDTH 1.1       /* an atom at most this wide and under FLAT_TALL tall is a flat */
-#define FLAT_TALL 0.8        /* digit: its slices too must read ALONE_SURE (slices_need_sure) */
+#define FLAT_TALL 0.8        /* digit: its slices, and its halves read as a pair, must read */
+#define FLAT_SURE 0.9        /* this surely (slice_sure) */
 #define PAIR_WIDTH 0.6       /* an atom this wide (H) may be two digits overlapping: the pair
                               * model reads it too, and its slices this wide at either end */
 
@@ -1780,11 +1781,35 @@ pair_index (int n_cuts, int a, int b)
   return a == 0 ? b - 1 : b == n_cuts + 1 ? n_cuts + a : -1;
 }
 
+/* Whether atom @a of the line overlaps neither neighbour across
+ * MERGE_OVERLAP of the narrower's width: it stands beside them, not above
+ * or below one (a 5's bar, the top of a 2 broken off). */
+static gboolean
+stands_apart (const LineWork *work, int a)
+{
+  const Component *c = &work->comps[g_array_index (work->line->members, int, a)];
+  for (int b = a - 1; b <= a + 1; b += 2)
+    {
+      if (b < 0 || b >= work->n_atoms)
+        continue;
+      const Component *d = &work->comps[g_array_index (work->line->members, int, b)];
+      int narrower = MIN (c->x1 - c->x0, d->x1 - d->x0) + 1;
+      if (overlap (c->x0, c->x1, d->x0, d->x1) >= MERGE_OVERLAP * narrower)
+        return FALSE;
+    }
+  return TRUE;
+}
+
 /* The score of a digit: how sure the network is, less what its shape says
  * against it being one digit.  Signs and commas are read unsure (the
  * strings model learnt them as no digit), so a short atom read surely is a
  * digit written small or flat, and being short costs it less: "872" with
- * its 2 half as tall as the 8 read "87", and "$65-" with a flat 5 "6". */
+ * its 2 half as tall as the 8 read "87", and "$65-" with a flat 5 "6".  So
+ * it does for an atom as wide as a digit and over 0.4 H tall that stands
+ * apart from its neighbours, read unsure: a 2 written flat and small
+ * ("$923,338-" read "93338").  A 5's bar is thinner (SHORT_FLAT_TALL) and
+ * above its body, as is the top of a 2 broken off ("848293" read
+ * "8486293" without stands_apart). */
 static double
 piece_score (const Piece *piece, const LineWork *work)
 {
@@ -1794,7 +1819,9 @@ piece_score (const Piece *piece, const LineWork *work)
   double rh = piece->box.height / H, rw = piece->box.width / H;
   double wide = work->alone ? WIDE_ALONE : WIDE;
   double short_penalty = SHORT_PENALTY;
-  if (piece->fit >= log (SHORT_SURE) && rw >= COMMA_WIDTH)
+  gboolean flat = rw >= DROP_FLAT_WIDTH && rh >= SHORT_FLAT_TALL && piece->n_atoms == 1
+                  && !piece->cut && stands_apart (work, piece->atoms[0]);
+  if ((piece->fit >= log (SHORT_SURE) && rw >= COMMA_WIDTH) || flat)
     short_penalty *= SHORT_SURE_SHARE;
   return piece->fit - short_penalty * MAX (0.0, 0.55 - rh) - TALL_PENALTY * MAX (0.0, rh - 1.3)
          - WIDE_PENALTY * MAX (0.0, rw - wide) - VERY_WIDE_PENALTY * MAX (0.0, rw - wide - 0.2);
@@ -1802,18 +1829,24 @@ piece_score (const Piece *piece, const LineWork *work)
 
 /* What leaving atom @c out costs: its ink as a share of a digit's
  * (@digit_area), up to DROP_CAP or its width in H, and less at a line's
- * ends (@cheap).  Within the line, an atom of a digit's height costs half a
- * digit at least (a thin 1), and one as wide as a digit and a third as tall
- * (DROP_FLAT_WIDTH, DROP_FLAT_TALL) a whole one.  The only marks inside an
- * amount are commas, narrower, and a dash after it is at its end and
- * thinner; a 2 or a 7 written flat, read unsure, was left out for the
- * little ink it has ("56,200" read "5600"): on the validation numbers 18
- * won and none lost, ten of them one flat 2 coming round. */
+ * ends (@cheap).  There, one taller than EDGE_TALL costs a digit's ink at
+ * most: a currency sign drawn bold has more ink than a digit, and was
+ * read, unsure, as one ("$63,443-" read "863443", its "$" 1.2 H tall with
+ * 1.85 digits' ink).  Within the line, an atom of a digit's height costs
+ * three quarters of a digit at least (DROP_TALL_AREA): a thin 2 ("$290-"
+ * read "90") and a 7 like a ")" ("$737,227-" read "73227"), read unsure,
+ * were left out for their little ink.  One as wide as a digit and a third
+ * as tall (DROP_FLAT_WIDTH, DROP_FLAT_TALL) costs a whole one.  The only
+ * marks inside an amount are commas, narrower, and a dash after it is at
+ * its end and thinner; a 2 or a 7 written flat, read unsure, was left out
+ * for the little ink it has ("56,200" read "5600"): on the validation
+ * numbers 18 won and none lost, ten of them one flat 2 coming round. */
 static double
 drop_cost (const Component *c, double digit_area, double H, gboolean cheap)
 {
   double w = (c->x1 - c->x0 + 1) / H, h = (c->y1 - c->y0 + 1) / H;
-  double area = MIN (MAX (DROP_CAP, w), c->area / MAX (digit_area, 1.0));
+  double cap = cheap && h >= EDGE_TALL ? 1.0 : DROP_CAP;
+  double area = MIN (MAX (cap, w), c->area / MAX (digit_area, 1.0));
   if (!cheap && h >= KEEP_TALL)
     area = MAX (area, DROP_TALL_AREA);
   if (!cheap && w >= DROP_FLAT_WIDTH && h >= DROP_FLAT_TALL)
@@ -1854,7 +1887,7 @@ edge_penalty (const Piece *piece, double H, const LineEnds *ends, gboolean first
  * against its own height and a wide 0 is common: there the whole pays only
  * past WIDE_ALONE (without that, one single digit in thirty was cut in two,
  * a 0 read as "67", its halves read as surely as the whole), and its
- * slices and pairs must read surely (slices_need_sure). */
+ * slices and pairs must read surely (slice_sure). */
 static double
 slice_terms (const LineWork *work, int a, int s, const DgBox *box, gboolean choosing)
 {
@@ -1871,9 +1904,10 @@ slice_terms (const LineWork *work, int a, int s, const DgBox *box, gboolean choo
   return v;
 }
 
-/* Whether atom @a's slices, and its readings as a pair, count only when
- * the network gives each digit ALONE_SURE at least (slice_score,
- * pair_slice_score).  So do those of an atom narrow enough to be one
+/* How surely the network must read each digit of atom @a's slices, and of
+ * its readings as a pair, for them to count (slice_score,
+ * pair_slice_score): 0 when any reading counts.  ALONE_SURE for an atom
+ * narrow enough to be one
  * digit (ALONE_WIDTH) that is alone on its line, or that the network reads
  * whole as one digit at ALONE_SURE or more.  Alone: a wide 2 with a long
  * tail, paying for its width, lost to its halves read as an unsure "22"
@@ -1883,22 +1917,37 @@ slice_terms (const LineWork *work, int a, int s, const DgBox *box, gboolean choo
  * numbers won and none lost, touching ones neither (their slices read
  * surely), and the same with a width limit of 1.7 H or none.  Of 8,000
  * numbers from training digits 4 won and 3 lost, touching pairs the
- * network read whole surely as one digit.  So are a flat atom's about a
- * digit wide (FLAT_WIDTH, FLAT_TALL): a flat 2 read unsure whole (0.21)
- * was cut into a 2 at 0.88 and a 1 at 0.24 ("73808112117"); 3 validation
- * numbers won, none lost.  The height limit keeps two touching digits, a
- * digit's height, free to be cut: a 1 fused to its neighbour is as
- * narrow, and one of its slices as unsure (without the limit, 6 numbers
- * with touching digits were lost). */
-static gboolean
-slices_need_sure (const LineWork *work, const Piece *pieces, int a)
+ * network read whole surely as one digit.
+ *
+ * FLAT_SURE for a flat atom about a digit wide (FLAT_WIDTH, FLAT_TALL):
+ * two digits side by side that short would each be narrower than a digit
+ * is wide when it is that short.  A flat 2 read unsure whole (0.21) was
+ * cut into a 2 at 0.88 and a 1 at 0.24 ("73808112117"), with ALONE_SURE
+ * 3 validation numbers won and none lost; another, read whole at 0.33,
+ * was read by the pair model as "21" at 0.56 and 0.87 ("$24,712-" read
+ * "247121"), which FLAT_SURE keeps whole.  The height limit keeps two
+ * touching digits, a digit's height, free to be cut: a 1 fused to its
+ * neighbour is as narrow, and one of its slices as unsure (without the
+ * limit, 6 numbers with touching digits were lost). */
+static double
+slice_sure (const LineWork *work, const Piece *pieces, int a)
 {
   const Component *c = &work->comps[g_array_index (work->line->members, int, a)];
   const Piece *whole = &pieces[work->single[a]];
   double w = (c->x1 - c->x0 + 1) / work->H;
   double h = (c->y1 - c->y0 + 1) / work->H;
-  return (w <= ALONE_WIDTH && (work->alone || (whole->ok && whole->fit >= log (ALONE_SURE))))
-         || (w <= FLAT_WIDTH && h < FLAT_TALL);
+  if (w <= FLAT_WIDTH && h < FLAT_TALL)
+    return FLAT_SURE;
+  if (w <= ALONE_WIDTH && (work->alone || (whole->ok && whole->fit >= log (ALONE_SURE))))
+    return ALONE_SURE;
+  return 0.0;
+}
+
+/* Whether @fit (a log-probability) falls short of @sure (slice_sure). */
+static gboolean
+too_unsure (double fit, double sure)
+{
+  return sure > 0.0 && fit < log (sure);
 }
 
 static double
@@ -1918,7 +1967,7 @@ slice_score (const LineWork *work, const Piece *pieces, int a, int s, int b, gbo
     return -G_MAXDOUBLE;
   const Piece *slice = &pieces[work->first_slice[a] + slice_index (k, s, b)];
   double v = piece_score (slice, work);
-  if (v == -G_MAXDOUBLE || (slice->fit < log (ALONE_SURE) && slices_need_sure (work, pieces, a)))
+  if (v == -G_MAXDOUBLE || too_unsure (slice->fit, slice_sure (work, pieces, a)))
     return -G_MAXDOUBLE;
   return v + slice_terms (work, a, s, &slice->box, choosing);
 }
@@ -1938,9 +1987,7 @@ pair_slice_score (const LineWork *work, const Piece *pieces, int a, int s, int b
   if (work->first_pair[a] < 0 || index < 0)
     return -G_MAXDOUBLE;
   const Pair *pair = &work->pairs[work->first_pair[a] + index];
-  if (!pair->ok
-      || (MIN (pair->fit[0], pair->fit[1]) < log (ALONE_SURE)
-          && slices_need_sure (work, pieces, a)))
+  if (!pair->ok || too_unsure (MIN (pair->fit[0], pair->fit[1]), slice_sure (work, pieces, a)))
     return -G_MAXDOUBLE;
   double rh = pair->box.height / work->H;
   double v = pair->fit[0] + pair->fit[1] + CUT_BONUS - SHORT_PENALTY * MAX (0.0, 0.55 - rh)
@@ -2076,11 +2123,15 @@ read_line (const LineWork *work, const Piece *pieces, gboolean keep_tall,
       double edge_cost
           = edge ? edge_penalty (&pieces[work->single[a]], work->H, ends, a == ends->first) : 0.0;
       /* Leaving out the first atom costs less (a currency sign before the
-       * amount), and the last unless it is a digit's height, or a flat
-       * digit's width (DROP_FLAT_WIDTH), within the band: "7451" read
+       * amount) unless it is a flat digit's size (as wide as
+       * DROP_FLAT_WIDTH, not a digit's height, DROP_FLAT_TALL tall: no
+       * sign; "714" read "14"), and the last unless it is a digit's
+       * height, or a flat digit's width, within the band: "7451" read
        * "745" with its last 1 left out, "5547-" its flat 7. */
-      gboolean digit_sized = atom_tall (work, a) || c->x1 - c->x0 + 1 >= DROP_FLAT_WIDTH * work->H;
-      gboolean cheap = edge && (a == ends->first || !digit_sized || edge_cost > 0.0);
+      gboolean tall = atom_tall (work, a);
+      gboolean wide = c->x1 - c->x0 + 1 >= DROP_FLAT_WIDTH * work->H;
+      gboolean flat = !tall && wide && c->y1 - c->y0 + 1 >= DROP_FLAT_TALL * work->H;
+      gboolean cheap = edge && ((a == ends->first && !flat) || !(tall || wide) || edge_cost > 0.0);
       best[e] = best[a] + drop_cost (c, work->digit_area, work->H, cheap)
                 - (keep_tall && atom_tall (work, a) ? 100.0 : 0.0);
       from[e] = 1;

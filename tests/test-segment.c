@@ -516,14 +516,13 @@ test_ruled_box (void)
   g_free (page.grey);
 }
 
-/* "$1,250-": the sign, the comma and the dash are marks, not digits. */
+/* A dollar sign for digits @h tall from @y: an S of two arcs, centred on
+ * column @cx, and a bar from @top above the digits to @bottom below them
+ * (in @h), drawn @pen wide. */
 static void
-test_marks_ignored (void)
+draw_dollar (Page *page, double cx, double y, double h, double top, double bottom, double pen)
 {
-  Page page = page_new (1100, 320);
-  double h = 120, y = 90, pen = 12;
-  /* A dollar sign: an S of two arcs and a bar standing out above and below. */
-  double cx = 130, prev_x = 0, prev_y = 0;
+  double prev_x = 0, prev_y = 0;
   for (int i = 0; i <= 40; i++)
     {
       double t = i / 40.0, a, px, py;
@@ -540,11 +539,20 @@ test_marks_ignored (void)
           py = y + 0.72 * h - 0.22 * h * sin (a);
         }
       if (i > 0)
-        draw_line (&page, prev_x, prev_y, px, py, pen, 30);
+        draw_line (page, prev_x, prev_y, px, py, pen, 30);
       prev_x = px;
       prev_y = py;
     }
-  draw_line (&page, cx, y - 0.15 * h, cx, y + 1.15 * h, pen, 30);
+  draw_line (page, cx, y - top * h, cx, y + (1 + bottom) * h, pen, 30);
+}
+
+/* "$1,250-": the sign, the comma and the dash are marks, not digits. */
+static void
+test_marks_ignored (void)
+{
+  Page page = page_new (1100, 320);
+  double h = 120, y = 90, pen = 12;
+  draw_dollar (&page, 130, y, h, 0.15, 0.15, pen);
   draw_text (&page, "1", 260, y, h, 0);
   /* The comma, low after the 1: the network reads it as a 1, surely, but
    * it is as narrow as a comma, and being short costs it in full. */
@@ -1126,18 +1134,23 @@ test_small_digit_kept (void)
 
 /* A thin digit as tall as the others, in the middle of the line, is read
  * though the network is unsure of it: leaving it out cost what its little
- * ink says, less than reading it ("$290-" read "90"). */
+ * ink says, less than reading it ("$290-" read "90", and at 0.14 with half
+ * a digit's ink the least it cost, a 7 like a ")": "737,227" read
+ * "73,227"). */
 static void
 test_thin_digit_kept (void)
 {
   assert_all_read ("00100", 230, 330, 0.22f);
+  assert_all_read ("00100", 230, 330, 0.14f);
 }
 
 /* A 2 written flat, as wide as a digit and about half as tall, read
  * unsure, is a digit: between digits it can be no comma (narrower) nor a
  * dash (at the end, thinner), and leaving it out cost only its little ink
  * ("56,200" read "5600").  Nor is it cheap to leave out last before the
- * dash ("5547-" read "554"). */
+ * dash ("5547-" read "554"), or first ("714" read "14"); nor does being
+ * short cost it in full when it is over 0.4 H tall ("$923,338-" read
+ * "93338"). */
 static void
 test_flat_digit_kept (void)
 {
@@ -1145,9 +1158,12 @@ test_flat_digit_kept (void)
   {
     const char *before, *after, *reads;
     double flat_h; /* of the digits' height */
+    float p;       /* how surely it is read; the others 0.99 */
   } cases[] = {
-    { "5", "00", "3333", 0.42 },
-    { "55", "", "333", 0.55 },
+    { "5", "00", "3333", 0.42, 0.2f },
+    { "55", "", "333", 0.55, 0.2f },
+    { "", "55", "333", 0.55, 0.2f },
+    { "5", "00", "3333", 0.36, 0.12f },
   };
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
@@ -1159,11 +1175,56 @@ test_flat_digit_kept (void)
       draw_text (&page, cases[i].after, x + 100, y, h, 90);
       draw_line (&page, x + 120 + 90 * strlen (cases[i].after), y + 0.6 * h,
                  x + 160 + 90 * strlen (cases[i].after), y + 0.6 * h, 0.1 * h, 30);
-      Span span = { (int) x - 10, (int) x + 90, 0.2f }; /* the others read 0.99 */
+      Span span = { (int) x - 10, (int) x + 90, cases[i].p };
       g_autoptr (DgReading) reading = read_page_with (&page, classify_span, &span, NULL, NULL);
       g_assert_cmpstr (reading->text, ==, cases[i].reads);
       g_free (page.grey);
     }
+}
+
+/* A dollar sign drawn bold, standing out above the digits but not below,
+ * before the amount and read unsure, is left out: it has more ink than a
+ * digit, and leaving it out cost that ink ("$63,443-" read "863443").  At
+ * a line's ends ink taller than EDGE_TALL costs a digit's at most. */
+static void
+test_bold_sign_left_out (void)
+{
+  Page page = page_new (800, 300);
+  double h = 80, y = 100;
+  draw_dollar (&page, 90, y, h, 0.2, 0.0, 0.22 * h);
+  draw_text (&page, "555", 170, y, h, 90);
+  Span span = { 40, 140, 0.5f };
+  g_autoptr (DgReading) reading = read_page_with (&page, classify_span, &span, NULL, NULL);
+  g_assert_cmpstr (reading->text, ==, "333");
+  g_free (page.grey);
+}
+
+/* A pair model that reads every pair view as a 3 with probability 0.7. */
+static void
+classify_pairs_fairly (int n, const float *images, const DgBox *boxes, float *probs, float *fits,
+                       gpointer user_data)
+{
+  Span everywhere = { G_MININT, G_MAXINT, 0.7f };
+  classify_span (n, images, boxes, probs, fits, &everywhere);
+}
+
+/* A 2 written flat, read unsure (0.3) whole, is one digit though the pair
+ * model reads it as two fairly surely (0.7 each): two digits side by side
+ * would not be that short in so little width, so a flat atom's halves must
+ * read FLAT_SURE ("$24,712-" read "247121"). */
+static void
+test_flat_digit_not_a_pair (void)
+{
+  Page page = page_new (800, 300);
+  double h = 80, y = 100, x = 150;
+  draw_text (&page, "5", 60, y, h, 0);
+  draw_polyline (&page, dg_draw_digit_points[2], 24, x, y + 0.45 * h, 0.9 * h, 0.55 * h, 0.1 * h);
+  draw_text (&page, "5", x + 100, y, h, 0);
+  Span span = { (int) x - 10, (int) x + 90, 0.3f };
+  g_autoptr (DgReading) reading
+      = read_page_with (&page, classify_span, &span, classify_pairs_fairly, NULL);
+  g_assert_cmpstr (reading->text, ==, "333");
+  g_free (page.grey);
 }
 
 int
@@ -1202,6 +1263,8 @@ main (int argc, char **argv)
   g_test_add_func ("/segment/read/small-digit-kept", test_small_digit_kept);
   g_test_add_func ("/segment/read/thin-digit-kept", test_thin_digit_kept);
   g_test_add_func ("/segment/read/flat-digit-kept", test_flat_digit_kept);
+  g_test_add_func ("/segment/read/bold-sign-left-out", test_bold_sign_left_out);
+  g_test_add_func ("/segment/read/flat-digit-not-a-pair", test_flat_digit_not_a_pair);
   g_test_add_func ("/segment/read/wide-alone", test_wide_alone);
   g_test_add_func ("/segment/read/flat-not-cut", test_flat_not_cut);
   g_test_add_func ("/segment/read/threads", test_threads);
