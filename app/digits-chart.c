@@ -28,7 +28,7 @@ format_percent (double probability)
 {
   /* Translators: a probability as a percentage, e.g. "97 %"; use your
    * language's convention for spacing and the percent sign. */
-  return g_strdup_printf (_("%.0f %%"), probability * 100.0);
+  return g_strdup_printf (_ ("%.0f\u00a0%%"), probability * 100.0);
 }
 
 static void

@@ -208,7 +208,7 @@ expected_chart_description (const float *probs)
   GString *text = g_string_new (NULL);
 
   for (int digit = 0; digit < DG_CLASSES; digit++)
-    g_string_append_printf (text, "%s%d: %.0f %%", digit > 0 ? ", " : "", digit,
+    g_string_append_printf (text, "%s%d: %.0f\u00a0%%", digit > 0 ? ", " : "", digit,
                             probs[digit] * 100.0);
   return g_string_free (text, FALSE);
 }
@@ -542,7 +542,8 @@ test_draw_matches_engine (void)
 
   /* What a screen reader hears about the paper. */
   {
-    g_autofree char *said = g_strdup_printf ("Read as 7, confidence %.0f %%", seven[7] * 100.0);
+    g_autofree char *said
+        = g_strdup_printf ("Read as 7, confidence %.0f\u00a0%%", seven[7] * 100.0);
     gtk_test_accessible_assert_property (canvas, GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, said);
   }
 
@@ -917,7 +918,7 @@ assert_page_selection (const DgReading *page, int index)
   g_autofree char *heading = g_strdup_printf ("Probabilities for Digit %d of %d", index + 1,
                                               page->n_digits);
   g_autofree char *said = g_strdup_printf ("Read as %s; digit %d of %d selected: %d, "
-                                           "confidence %.0f %%",
+                                           "confidence %.0f\u00a0%%",
                                            page->text, index + 1, page->n_digits, digit->digit,
                                            digit->probs[digit->digit] * 100.0);
 
@@ -990,8 +991,8 @@ test_open_page (void)
   g_assert_cmpint (digits_page_view_get_n_digits (view), ==, page->n_digits);
   g_assert_cmpstr (digits_window_get_answer_text (window), ==, "7210 41");
   {
-    g_autofree char *detail = g_strdup_printf ("Lowest confidence: %.0f %%",
-                                               page->confidence * 100.0);
+    g_autofree char *detail
+        = g_strdup_printf ("Lowest confidence: %.0f\u00a0%%", page->confidence * 100.0);
     g_assert_cmpfloat (page->confidence, >=, 0.6);
     g_assert_cmpstr (digits_window_get_detail_text (window), ==, detail);
   }
@@ -1167,7 +1168,7 @@ test_open_page_unsure (void)
   g_assert_true (digits_window_is_showing_page (window));
   /* The string is still the answer; the detail names the unsure digit. */
   g_assert_cmpstr (digits_window_get_answer_text (window), ==, page->text);
-  detail = g_strdup_printf ("Not sure of digit 2: best guess %d (%.0f %%)", least->digit,
+  detail = g_strdup_printf ("Not sure of digit 2: best guess %d (%.0f\u00a0%%)", least->digit,
                             page->confidence * 100.0);
   g_assert_cmpstr (digits_window_get_detail_text (window), ==, detail);
   assert_page_selection (page, 0);
