@@ -1907,9 +1907,8 @@ slice_terms (const LineWork *work, int a, int s, const DgBox *box, gboolean choo
 /* How surely the network must read each digit of atom @a's slices, and of
  * its readings as a pair, for them to count (slice_score,
  * pair_slice_score): 0 when any reading counts.  ALONE_SURE for an atom
- * narrow enough to be one
- * digit (ALONE_WIDTH) that is alone on its line, or that the network reads
- * whole as one digit at ALONE_SURE or more.  Alone: a wide 2 with a long
+ * narrow enough to be one digit (ALONE_WIDTH) that is alone on its line,
+ * or that the network reads whole as one digit at ALONE_SURE or more.  Alone: a wide 2 with a long
  * tail, paying for its width, lost to its halves read as an unsure "22"
  * (one redrawn validation digit in 180).  Read surely whole: a wide,
  * tilted 0 read at 1.00 paid more for its width than its halves read at
@@ -2133,7 +2132,7 @@ read_line (const LineWork *work, const Piece *pieces, gboolean keep_tall,
       gboolean flat = !tall && wide && c->y1 - c->y0 + 1 >= DROP_FLAT_TALL * work->H;
       gboolean cheap = edge && ((a == ends->first && !flat) || !(tall || wide) || edge_cost > 0.0);
       best[e] = best[a] + drop_cost (c, work->digit_area, work->H, cheap)
-                - (keep_tall && atom_tall (work, a) ? 100.0 : 0.0);
+                - (keep_tall && tall ? 100.0 : 0.0);
       from[e] = 1;
       how[e] = 0;
       best_split (work, pieces, a, path, as_pair, &split);
