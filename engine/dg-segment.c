@@ -1827,6 +1827,15 @@ piece_score (const Piece *piece, const LineWork *work)
          - WIDE_PENALTY * MAX (0.0, rw - wide) - VERY_WIDE_PENALTY * MAX (0.0, rw - wide - 0.2);
 }
 
+/* Whether atom @c is as wide as a digit and a third as tall
+ * (DROP_FLAT_WIDTH, DROP_FLAT_TALL, of @H): the size of a 2 or a 7 written
+ * flat, not of a comma or a dash. */
+static gboolean
+flat_sized (const Component *c, double H)
+{
+  return c->x1 - c->x0 + 1 >= DROP_FLAT_WIDTH * H && c->y1 - c->y0 + 1 >= DROP_FLAT_TALL * H;
+}
+
 /* What leaving atom @c out costs: its ink as a share of a digit's
  * (@digit_area), up to DROP_CAP or its width in H, and less at a line's
  * ends (@cheap).  There, one taller than EDGE_TALL costs a digit's ink at
@@ -1849,7 +1858,7 @@ drop_cost (const Component *c, double digit_area, double H, gboolean cheap)
   double area = MIN (MAX (cap, w), c->area / MAX (digit_area, 1.0));
   if (!cheap && h >= KEEP_TALL)
     area = MAX (area, DROP_TALL_AREA);
-  if (!cheap && w >= DROP_FLAT_WIDTH && h >= DROP_FLAT_TALL)
+  if (!cheap && flat_sized (c, H))
     area = MAX (area, 1.0);
   return -(DROP_BASE + (cheap ? EDGE_DROP_AREA : DROP_AREA) * area);
 }
@@ -2129,7 +2138,7 @@ read_line (const LineWork *work, const Piece *pieces, gboolean keep_tall,
        * "745" with its last 1 left out, "5547-" its flat 7. */
       gboolean tall = atom_tall (work, a);
       gboolean wide = c->x1 - c->x0 + 1 >= DROP_FLAT_WIDTH * work->H;
-      gboolean flat = !tall && wide && c->y1 - c->y0 + 1 >= DROP_FLAT_TALL * work->H;
+      gboolean flat = !tall && flat_sized (c, work->H);
       gboolean cheap = edge && ((a == ends->first && !flat) || !(tall || wide) || edge_cost > 0.0);
       best[e] = best[a] + drop_cost (c, work->digit_area, work->H, cheap)
                 - (keep_tall && tall ? 100.0 : 0.0);

@@ -903,6 +903,17 @@ read_page_with (const Page *page, DgClassifyFunc classify, gpointer data,
   return reading;
 }
 
+/* Reads @page (and frees it) with @classify and @data (and
+ * @classify_pairs, or none), classifiers made up for the test: @text. */
+static void
+assert_reads_with (Page *page, DgClassifyFunc classify, gpointer data,
+                   DgClassifyFunc classify_pairs, const char *text)
+{
+  g_autoptr (DgReading) reading = read_page_with (page, classify, data, classify_pairs, NULL);
+  g_assert_cmpstr (reading->text, ==, text);
+  g_free (page->grey);
+}
+
 /* Reads @page with classify_wide, its atom @whole pixels wide. */
 static DgReading *
 read_wide (const Page *page, int whole)
@@ -1004,9 +1015,7 @@ test_flat_not_cut (void)
       draw_polyline (&page, two, G_N_ELEMENTS (two) / 2, x, y + h - fh, fw, fh, 10);
       /* The atom ends the pen's half-width past the polyline's box. */
       Flat flat = { (int) x, (int) (x + fw) + 6, cases[i].whole };
-      g_autoptr (DgReading) reading = read_page_with (&page, classify_flat, &flat, NULL, NULL);
-      g_assert_cmpstr (reading->text, ==, cases[i].reads);
-      g_free (page.grey);
+      assert_reads_with (&page, classify_flat, &flat, NULL, cases[i].reads);
     }
 }
 
@@ -1176,9 +1185,7 @@ test_flat_digit_kept (void)
       draw_line (&page, x + 120 + 90 * strlen (cases[i].after), y + 0.6 * h,
                  x + 160 + 90 * strlen (cases[i].after), y + 0.6 * h, 0.1 * h, 30);
       Span span = { (int) x - 10, (int) x + 90, cases[i].p };
-      g_autoptr (DgReading) reading = read_page_with (&page, classify_span, &span, NULL, NULL);
-      g_assert_cmpstr (reading->text, ==, cases[i].reads);
-      g_free (page.grey);
+      assert_reads_with (&page, classify_span, &span, NULL, cases[i].reads);
     }
 }
 
@@ -1194,9 +1201,7 @@ test_bold_sign_left_out (void)
   draw_dollar (&page, 90, y, h, 0.2, 0.0, 0.22 * h);
   draw_text (&page, "555", 170, y, h, 90);
   Span span = { 40, 140, 0.5f };
-  g_autoptr (DgReading) reading = read_page_with (&page, classify_span, &span, NULL, NULL);
-  g_assert_cmpstr (reading->text, ==, "333");
-  g_free (page.grey);
+  assert_reads_with (&page, classify_span, &span, NULL, "333");
 }
 
 /* A pair model that reads every pair view as a 3 with probability 0.7. */
@@ -1221,10 +1226,7 @@ test_flat_digit_not_a_pair (void)
   draw_polyline (&page, dg_draw_digit_points[2], 24, x, y + 0.45 * h, 0.9 * h, 0.55 * h, 0.1 * h);
   draw_text (&page, "5", x + 100, y, h, 0);
   Span span = { (int) x - 10, (int) x + 90, 0.3f };
-  g_autoptr (DgReading) reading
-      = read_page_with (&page, classify_span, &span, classify_pairs_fairly, NULL);
-  g_assert_cmpstr (reading->text, ==, "333");
-  g_free (page.grey);
+  assert_reads_with (&page, classify_span, &span, classify_pairs_fairly, "333");
 }
 
 int
